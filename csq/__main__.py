@@ -1,0 +1,3 @@
+from csq.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""The `csq` command line: parses arguments and hands each command to the
+module that does it. Imports are lazy so `csq --help` and the TUI start fast.
+
+Exit codes: 0 done; 1 failed (server unreachable, refused, conflict); 2 bad
+usage or bad input (arguments, config); 3 data problem needing a person
+(corrupt outbox); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DATA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+EPILOG = """exit codes: 0 ok · 1 failed (unreachable, refused, conflict) · 2 bad usage
+or input · 3 local data needs attention (corrupt outbox) · 130 interrupted"""
+
+
+class UsageError(Exception):
+    """A bad argument or setting: printed as `csq: …` with exit code 2."""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number ≥ 0")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0–65535)")
+    return int(text)
+
+
+def _server_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="address to bind (default 127.0.0.1; env CSQ_HOST)")
+    p.add_argument("--port", type=_port, help="port (default 8765; 0 picks a free one)")
+    p.add_argument("--db", help="sqlite+aiosqlite:///PATH (default) or "
+                   "postgresql+asyncpg://USER@HOST/DB (env CSQ_DB)")
+    p.add_argument("--timezone", help="the centre's time zone (default Asia/Shanghai)")
+    p.add_argument("--config", type=Path, help="a TOML file of server settings")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="csq", description="csq: a customer-service queue for the terminal.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from csq import __version__
+
+    parser.add_argument("--version", action="version", version=f"csq {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the service API", epilog=EPILOG)
+    _server_args(serve)
+    serve.add_argument("--demo", action="store_true",
+                       help="fill a fresh database with realistic demo data")
+    serve.add_argument("--seed", type=int, default=7, help="random seed for --demo")
+    serve.add_argument("--simulate", type=_positive_float, default=0.0, metavar="RATE",
+                       help="simulated actions per second by other agents (0: none)")
+    serve.set_defaults(run=_cmd_serve)
+
+    admin = sub.add_parser("admin", help="users and tokens (on the server's database)")
+    admin_sub = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+    create = admin_sub.add_parser("create-user", help="create a user and print a token")
+    create.add_argument("username")
+    create.add_argument("--role", required=True,
+                        choices=["agent", "lead", "supervisor", "admin"])
+    create.add_argument("--name", default="", help="display name (default: the user name)")
+    create.add_argument("--password", help="also allow logging in with this password")
+    token = admin_sub.add_parser("token", help="print a new token for a user")
+    token.add_argument("username")
+    revoke = admin_sub.add_parser("revoke-token", help="revoke a token")
+    revoke.add_argument("token")
+    admin_sub.add_parser("users", help="list users")
+    for p in (create, token, revoke, admin_sub.choices["users"]):
+        p.add_argument("--db", help="the server's database URL")
+        p.add_argument("--config", type=Path, help="a TOML file of server settings")
+    admin.set_defaults(run=_cmd_admin)
+
+    demo = sub.add_parser("demo", help="run everything on this machine with live traffic")
+    demo.add_argument("--as", dest="role", default="agent",
+                      choices=["agent", "lead", "supervisor"])
+    demo.add_argument("--simulate", type=_positive_float, default=1.0, metavar="RATE")
+    demo.add_argument("--port", type=_port, default=0)
+    demo.set_defaults(run=_cmd_demo)
+    return parser
+
+
+def _settings(args: argparse.Namespace, **extra: object) -> object:
+    from pydantic import ValidationError
+
+    from csq.server.config import load_settings
+
+    flags = {k: getattr(args, k, None) for k in ("host", "port", "db", "timezone")}
+    config = getattr(args, "config", None)
+    if config is not None and not config.is_file():
+        raise UsageError(f"config file {config} does not exist")
+    try:
+        return load_settings(config, **flags, **extra)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise UsageError(f"bad setting {key!r}: {first['msg']}") from None
+    except (ValueError, OSError) as exc:  # unreadable or malformed TOML
+        raise UsageError(f"cannot read settings: {exc}") from None
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from csq.server.run import run
+
+    settings = _settings(args)
+    hook = None
+    if args.demo or args.simulate:
+        from csq.server.demo import demo_hook
+
+        hook = demo_hook(seed=args.seed if args.demo else None, rate=args.simulate)
+    return run(settings, hook)  # type: ignore[arg-type]
+
+
+def _cmd_admin(args: argparse.Namespace) -> int:
+    from csq.domain.roles import Role
+    from csq.server import admin
+    from csq.server.db import make_engine
+
+    settings = _settings(args)
+
+    async def go() -> None:
+        engine = make_engine(settings.db)  # type: ignore[attr-defined]
+        try:
+            if args.admin_command == "create-user":
+                print(await admin.create_user(engine, args.username, Role(args.role),
+                                              name=args.name, password=args.password))
+            elif args.admin_command == "token":
+                print(await admin.new_token(engine, args.username))
+            elif args.admin_command == "revoke-token":
+                await admin.revoke_token(engine, args.token)
+                print("revoked")
+            else:
+                for username, name, role in await admin.list_users(engine):
+                    print(f"{username}\t{role}\t{name}")
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(go())
+    except admin.AdminError as exc:
+        print(f"csq admin: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from csq.demo import run_demo
+
+    return run_demo(role=args.role, rate=args.simulate, port=args.port)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return handler(args)
+    except UsageError as exc:
+        print(f"csq: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED

@@ -1,0 +1,116 @@
+"""Statuses and the transition table of each kind (DOMAIN.md §3).
+
+Server and client import this one table: the server refuses what is not here
+and the TUI offers only what is here, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from csq.domain.kinds import Kind
+
+TICKET_TRANSITIONS: Mapping[str, frozenset[str]] = {
+    "new": frozenset({"open", "resolved"}),
+    "open": frozenset({"pending_customer", "resolved"}),
+    "pending_customer": frozenset({"open", "resolved"}),
+    "resolved": frozenset({"closed", "open"}),
+    "closed": frozenset(),
+}
+
+_COMPLAINT_CORE: dict[str, set[str]] = {
+    "new": {"registered", "replied"},
+    "registered": {"assigned", "replied"},
+    "assigned": {"in_progress"},
+    "in_progress": {"replied"},
+    "replied": {"callback_pending"},
+    "callback_pending": {"closed", "reopened"},
+    "reopened": {"assigned"},
+    "escalated": {"assigned"},
+    "closed": set(),
+}
+# 重大投诉: any open state may be escalated; escalated items go back to routing.
+COMPLAINT_TRANSITIONS: Mapping[str, frozenset[str]] = {
+    status: frozenset(targets | ({"escalated"} if status not in ("closed", "escalated") else set()))
+    for status, targets in _COMPLAINT_CORE.items()
+}
+
+CALLBACK_TRANSITIONS: Mapping[str, frozenset[str]] = {
+    "scheduled": frozenset({"attempted", "completed", "waived"}),
+    "attempted": frozenset({"attempted", "completed", "waived"}),
+    "completed": frozenset(),
+    "waived": frozenset(),
+}
+
+TRANSITIONS: Mapping[Kind, Mapping[str, frozenset[str]]] = {
+    Kind.TICKET: TICKET_TRANSITIONS,
+    Kind.COMPLAINT: COMPLAINT_TRANSITIONS,
+    Kind.CALLBACK: CALLBACK_TRANSITIONS,
+}
+
+INITIAL_STATUS: Mapping[Kind, str] = {
+    Kind.TICKET: "new",
+    Kind.COMPLAINT: "new",
+    Kind.CALLBACK: "scheduled",
+}
+
+# Terminal: nothing more can happen to the item.
+DONE_STATUSES: Mapping[Kind, frozenset[str]] = {
+    Kind.TICKET: frozenset({"closed"}),
+    Kind.COMPLAINT: frozenset({"closed"}),
+    Kind.CALLBACK: frozenset({"completed", "waived"}),
+}
+
+# The SLA clock stops here: the customer has had their answer.
+SLA_MET_STATUSES: Mapping[Kind, frozenset[str]] = {
+    Kind.TICKET: frozenset({"resolved", "closed"}),
+    Kind.COMPLAINT: frozenset({"replied", "callback_pending", "closed"}),
+    Kind.CALLBACK: frozenset({"completed", "waived"}),
+}
+
+# Transitions that only a side effect may make, never a user's `transition`:
+# completing or waiving a callback needs its outcome or reason, and a
+# complaint's callback_pending follows from its callback being created.
+SYSTEM_ONLY: Mapping[Kind, frozenset[str]] = {
+    Kind.TICKET: frozenset(),
+    Kind.COMPLAINT: frozenset({"callback_pending", "assigned", "escalated"}),
+    Kind.CALLBACK: frozenset({"completed", "waived"}),
+}
+
+STATUS_ZH: Mapping[str, str] = {
+    "new": "新建", "open": "处理中", "pending_customer": "待客户", "resolved": "已解决",
+    "closed": "已关闭", "registered": "已登记", "assigned": "已派单", "in_progress": "处理中",
+    "replied": "已答复", "callback_pending": "待回访", "reopened": "重新打开",
+    "escalated": "已升级", "scheduled": "已安排", "attempted": "未接通", "completed": "已完成",
+    "waived": "已免回访",
+}
+
+
+def statuses(kind: Kind) -> frozenset[str]:
+    return frozenset(TRANSITIONS[kind])
+
+
+def next_statuses(kind: Kind, status: str) -> frozenset[str]:
+    """Every status the table allows after `status` (side effects included)."""
+    return TRANSITIONS[kind].get(status, frozenset())
+
+
+def user_transitions(kind: Kind, status: str) -> frozenset[str]:
+    """The statuses a user may pick in a plain `transition` action."""
+    return next_statuses(kind, status) - SYSTEM_ONLY[kind]
+
+
+def can_transition(kind: Kind, src: str, dst: str) -> bool:
+    return dst in next_statuses(kind, src)
+
+
+def is_done(kind: Kind, status: str) -> bool:
+    return status in DONE_STATUSES[kind]
+
+
+def is_open(kind: Kind, status: str) -> bool:
+    return not is_done(kind, status)
+
+
+def sla_met(kind: Kind, status: str) -> bool:
+    return status in SLA_MET_STATUSES[kind]

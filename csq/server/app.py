@@ -1,0 +1,104 @@
+"""The FastAPI application: wiring only. Rules live in csq.domain, writes in
+service.py, fan-out in hub.py, the gate in gate.py."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from csq import __version__
+from csq.api import ChangesPage, PresenceEvent
+from csq.server import migrate, problems, repo
+from csq.server.auth import LoginThrottle
+from csq.server.config import ServerSettings
+from csq.server.db import is_sqlite, make_engine, sessionmaker
+from csq.server.gate import Gate
+from csq.server.hub import Hub
+from csq.server.metrics import LiveMetricsCache
+from csq.server.routes import auth, changes, customers, events, items, metrics, presence
+from csq.server.service import Service
+
+log = logging.getLogger("csq.server")
+
+
+def create_app(settings: ServerSettings, *,
+               clock: Callable[[], datetime] | None = None) -> FastAPI:
+    engine = make_engine(settings.db)
+    sessions = sessionmaker(engine)
+    policy = settings.sla_policy()
+
+    async def read_page(after: int, limit: int) -> ChangesPage:
+        async with sessions() as session:
+            return await repo.changes(session, after, limit)
+
+    hub = Hub(read_page)
+    service = Service(sessions, policy, hub, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await migrate.upgrade(engine)
+        async with sessions() as session:
+            hub.advance(await repo.head_seq(session))
+        await service.purge_idempotency()
+        tasks = []
+        if not is_sqlite(settings.db):
+            await _listen(hub, settings.db)
+            tasks.append(asyncio.create_task(_follow_head(hub, sessions)))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await hub.close()
+            await engine.dispose()
+
+    app = FastAPI(title="csq service API", version=__version__, lifespan=lifespan,
+                  summary="Tickets, complaints and callbacks: the system of record for csq.")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.hub = hub
+    app.state.service = service
+    app.state.throttle = LoginThrottle()
+    app.state.metrics = LiveMetricsCache(sessions, hub, policy)
+    problems.install(app)
+    for module in (auth, items, customers, changes, events, presence, metrics):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"ok": True, "seq": hub.head, "streams": hub.streams})
+
+    app.add_middleware(Gate, sessions=sessions, hub=hub, max_body=settings.max_body_bytes)
+    return app
+
+
+async def _listen(hub: Hub, url: str) -> None:
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    await hub.listen(dsn)
+    listener = hub._listener
+
+    async def publish(event: PresenceEvent) -> None:
+        await listener.execute("SELECT pg_notify('csq_presence', $1)", event.model_dump_json())
+
+    hub.publish_presence = publish
+
+
+async def _follow_head(hub: Hub, sessions: object) -> None:
+    """A safety net under LISTEN/NOTIFY: a dropped notification delays a stream
+    by a second, never forever."""
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            async with sessions() as session:  # type: ignore[operator]
+                hub.advance(await repo.head_seq(session))
+        except Exception:  # a restarting database must not end the loop
+            log.warning("could not read the head seq", exc_info=True)

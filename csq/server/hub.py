@@ -1,0 +1,140 @@
+"""Fan-out of changes and presence to every open event stream of this process.
+
+A write calls `advance(seq)` after commit; on PostgreSQL every replica also
+hears it through LISTEN/NOTIFY (the notification carries only the seq). Each
+stream reads its next batch through `batch()`, which runs one query per
+(cursor, head) however many streams wait on it, so 200 streams cost one read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from csq.api import ChangesPage, PresenceEvent
+
+log = logging.getLogger("csq.server.hub")
+PRESENCE_TTL = timedelta(seconds=30)
+PageReader = Callable[[int, int], Awaitable[ChangesPage]]
+
+
+@dataclass(eq=False)
+class Subscriber:
+    queue: asyncio.Queue[PresenceEvent | None] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=256))
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Hub:
+    def __init__(self, read_page: PageReader | None = None) -> None:
+        self.head = 0
+        self.read_page = read_page
+        self._subs: set[Subscriber] = set()
+        self._pages: OrderedDict[tuple[int, int], tuple[ChangesPage, str]] = OrderedDict()
+        self._lock = asyncio.Lock()
+        self.presence: dict[tuple[str, int], PresenceEvent] = {}
+        self.last_seen: dict[str, datetime] = {}
+        self._listener: Any = None
+        self.publish_presence: Callable[[PresenceEvent], Awaitable[None]] | None = None
+
+    # -- changes -------------------------------------------------------------------
+
+    def advance(self, seq: int) -> None:
+        if seq <= self.head:
+            return
+        self.head = seq
+        for sub in self._subs:
+            sub.wake.set()
+
+    async def batch(self, after: int, limit: int = 500) -> tuple[ChangesPage, str]:
+        """The page after `after`, with its JSON, read once for every stream."""
+        key = (after, self.head)
+        hit = self._pages.get(key)
+        if hit is not None:
+            return hit
+        async with self._lock:
+            hit = self._pages.get(key)
+            if hit is not None:
+                return hit
+            assert self.read_page is not None
+            page = await self.read_page(after, limit)
+            text = json.dumps({"seq": page.next,
+                               "items": [i.model_dump(mode="json") for i in page.items],
+                               "customers": [c.model_dump(mode="json") for c in page.customers]},
+                              ensure_ascii=False, separators=(",", ":"))
+            if page.next >= key[1] or not page.end_of_stream:
+                self._pages[key] = (page, text)
+            while len(self._pages) > 64:
+                self._pages.popitem(last=False)
+            return page, text
+
+    def subscribe(self) -> Subscriber:
+        sub = Subscriber()
+        self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self._subs.discard(sub)
+
+    @property
+    def streams(self) -> int:
+        return len(self._subs)
+
+    # -- presence (kept in memory, never in the event log) -----------------------------
+
+    def seen(self, username: str) -> None:
+        self.last_seen[username] = datetime.now(UTC)
+
+    def online(self, within: timedelta = timedelta(minutes=2)) -> set[str]:
+        cutoff = datetime.now(UTC) - within
+        return {u for u, at in self.last_seen.items() if at >= cutoff}
+
+    def show_presence(self, event: PresenceEvent) -> None:
+        key = (event.user, event.item_id)
+        if event.state == "idle":
+            self.presence.pop(key, None)
+        else:
+            self.presence[key] = event
+        for sub in self._subs:
+            with contextlib.suppress(asyncio.QueueFull):  # a slow stream misses a blip
+                sub.queue.put_nowait(event)
+            sub.wake.set()
+
+    def current_presence(self) -> list[PresenceEvent]:
+        now = datetime.now(UTC)
+        for key in [k for k, e in self.presence.items() if e.expires_at <= now]:
+            del self.presence[key]
+        return list(self.presence.values())
+
+    # -- PostgreSQL LISTEN/NOTIFY --------------------------------------------------------
+
+    async def listen(self, dsn: str) -> None:
+        """Hear other replicas' commits and presence. Reconnects if the link drops."""
+        import asyncpg
+
+        def on_change(_c: Any, _pid: int, _channel: str, payload: str) -> None:
+            with contextlib.suppress(ValueError):
+                self.advance(int(payload))
+
+        def on_presence(_c: Any, _pid: int, _channel: str, payload: str) -> None:
+            with contextlib.suppress(ValueError):
+                self.show_presence(PresenceEvent.model_validate_json(payload))
+
+        conn = await asyncpg.connect(dsn)
+        await conn.add_listener("csq_changes", on_change)
+        await conn.add_listener("csq_presence", on_presence)
+        self._listener = conn
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        for sub in self._subs:
+            sub.wake.set()

@@ -1,0 +1,98 @@
+"""Live figures for the supervisors' wall, computed once per change, not per wall.
+
+`LiveMetricsCache.get` recomputes only when the seq has moved or the figures
+have aged past a second (SLA clocks move without writes), so twenty walls
+polling or streaming cost one query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from csq.api import LiveMetrics
+from csq.api.schemas import AgentLoad
+from csq.domain.lifecycle import DONE_STATUSES, is_open
+from csq.domain.records import Item
+from csq.domain.roles import Role
+from csq.domain.sla import SlaPolicy, SlaState, sla_state
+from csq.server import models
+from csq.server.hub import Hub
+
+
+def _done_pairs() -> list[tuple[str, str]]:
+    return [(k.value, s) for k, statuses in DONE_STATUSES.items() for s in statuses]
+
+
+async def compute(session: AsyncSession, hub: Hub, policy: SlaPolicy) -> LiveMetrics:
+    now = datetime.now(UTC)
+    docs = (await session.execute(select(models.Item.doc).where(
+        models.Item.status.notin_(["closed", "completed", "waived"])))).scalars().all()
+    items = [Item.model_validate(d) for d in docs]
+    items = [i for i in items if is_open(i.kind, i.status)]
+    waiting: dict[str, int] = {"ticket": 0, "complaint": 0, "callback": 0}
+    oldest: float | None = None
+    breached = at_risk = escalations = 0
+    load: dict[str, int] = {}
+    zone = policy.quiet.zone
+    today = now.astimezone(zone).date()
+    due_today = overdue_callbacks = 0
+    for item in items:
+        state = sla_state(item, now, policy)
+        breached += state == SlaState.BREACHED
+        at_risk += state == SlaState.AT_RISK
+        escalations += item.escalation is not None
+        if item.owner is None:
+            waiting[item.kind.value] += 1
+            age = (now - item.created_at).total_seconds()
+            oldest = age if oldest is None else max(oldest, age)
+        else:
+            load[item.owner] = load.get(item.owner, 0) + 1
+        if item.kind == "callback" and item.due_at is not None:
+            if item.due_at < now:
+                overdue_callbacks += 1
+            elif item.due_at.astimezone(zone).date() == today:
+                due_today += 1
+    users = (await session.execute(select(models.User.username, models.User.name).where(
+        models.User.role.in_([Role.AGENT.value, Role.LEAD.value])))).all()
+    online = hub.online()
+    agents = [AgentLoad(username=u, name=n, open_items=load.get(u, 0), online=u in online)
+              for u, n in users]
+    start_of_day = datetime.combine(today, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+    scores = (await session.execute(select(models.Event.data).where(
+        models.Event.type == "callback_completed", models.Event.at >= start_of_day))).scalars()
+    values = [int(d["satisfaction"]) for d in scores if "satisfaction" in d]
+    return LiveMetrics(
+        seq=hub.head, at=now, waiting_by_kind=waiting, oldest_waiting_s=oldest,
+        breached=breached, at_risk=at_risk, escalations_open=escalations,
+        agents=sorted(agents, key=lambda a: (-a.open_items, a.username)),
+        callbacks_due_today=due_today, callbacks_overdue=overdue_callbacks,
+        satisfaction_today=round(sum(values) / len(values), 2) if values else None)
+
+
+class LiveMetricsCache:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], hub: Hub,
+                 policy: SlaPolicy, max_age: timedelta = timedelta(seconds=1)) -> None:
+        self.sessions = sessions
+        self.hub = hub
+        self.policy = policy
+        self.max_age = max_age.total_seconds()
+        self._value: LiveMetrics | None = None
+        self._at = 0.0
+        self._lock = asyncio.Lock()
+        self.computed = 0  # how many times the figures were really computed
+
+    async def get(self) -> LiveMetrics:
+        async with self._lock:
+            fresh = time.monotonic() - self._at < self.max_age
+            if self._value is not None and self._value.seq == self.hub.head and fresh:
+                return self._value
+            async with self.sessions() as session:
+                self._value = await compute(session, self.hub, self.policy)
+            self._at = time.monotonic()
+            self.computed += 1
+            return self._value
