@@ -135,7 +135,7 @@ class Item(Record):
 
     def state_fields(self) -> dict[str, Any]:
         """Everything but the timeline and bookkeeping: what `version` counts."""
-        return self.model_dump(exclude={"timeline", "version", "seq", "updated_at"})
+        return self.model_dump(mode="json", exclude={"timeline", "version", "seq", "updated_at"})
 
 
 class ItemDraft(Record):

@@ -131,21 +131,10 @@ async def append_events(session: AsyncSession, seq: int, who: Principal, *,
 
 
 def diff_of(before: Item | None, after: Item) -> dict[str, Any]:
+    """Changed state fields as {field: [old, new]}, JSON-ready, for the audit trail."""
     old = before.state_fields() if before else {}
     new = after.state_fields()
-    return {k: [_plain(old.get(k)), _plain(v)] for k, v in new.items() if old.get(k) != v}
-
-
-def _plain(value: Any) -> Any:
-    from pydantic import BaseModel
-
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return list(value)
-    return value
+    return {k: [old.get(k), v] for k, v in new.items() if old.get(k) != v}
 
 
 async def changes(session: AsyncSession, after: int, limit: int) -> ChangesPage:
