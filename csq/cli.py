@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--simulate", type=_positive_float, default=1.0, metavar="RATE")
     demo.add_argument("--port", type=_port, default=0)
     demo.set_defaults(run=_cmd_demo)
+
+    from csq.commands import account, act, queue, state
+
+    for module in (account, queue, act, state):
+        module.register(sub)
     return parser
 
 
@@ -164,6 +169,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from csq.commands.session import CommandError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
@@ -175,5 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"csq: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except CommandError as exc:
+        print(f"csq: {exc}", file=sys.stderr)
+        return exc.code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -1,0 +1,162 @@
+"""The cache: the items and customers this user may see, and the sync cursor.
+
+Rebuildable from the server, so a damaged cache is moved aside and started
+afresh, and the message says so. One process at a time writes it (a file
+lock, released by the kernel if that process dies); others read it freely.
+Contact details are stored only as the server sent them: masked.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+from tinydb import TinyDB
+
+from csq.store.errors import CacheBusy, CacheCorrupt
+from csq.store.files import ensure_dir
+from csq.store.journal import CorruptData, JournalStorage
+
+
+@dataclass(frozen=True)
+class CacheSnapshot:
+    """What a reader gets: plain dicts (validated lazily by whoever needs a model)."""
+
+    items: dict[int, dict[str, Any]]
+    customers: dict[int, dict[str, Any]]
+    cursor: int
+    synced_at: datetime | None
+
+
+class Cache:
+    def __init__(self, directory: Path, *, compact_at: int = 8 * 1024 * 1024) -> None:
+        self.dir = directory
+        self.compact_at = compact_at
+        self.lock = FileLock(str(directory / "cache.lock"))
+        self.db: TinyDB | None = None
+        self.storage: JournalStorage | None = None
+        self.warnings: list[str] = []
+        self.writable = False
+
+    # -- opening -----------------------------------------------------------------------
+
+    def open(self, *, write: bool = False, wait: float = 0.0) -> Cache:
+        """Load the cache; with `write`, take the writer lock (waiting up to `wait` s)."""
+        ensure_dir(self.dir)
+        if write:
+            try:
+                self.lock.acquire(timeout=wait)
+            except Timeout:
+                raise CacheBusy(self.dir, wait) from None
+            self.writable = True
+        self._load()
+        return self
+
+    def _load(self) -> None:
+        storage = JournalStorage(str(self.dir), compact_at=self.compact_at)
+        try:
+            storage.load()
+        except CorruptData as exc:
+            moved = self._move_aside() if self.writable else None
+            self.warnings.append(str(CacheCorrupt(self.dir, moved, str(exc))))
+            storage = JournalStorage(str(self.dir), compact_at=self.compact_at)
+            storage.reset()
+            storage.load()
+        self.storage = storage
+        # TinyDB builds its storage by calling what it is given; hand it this one.
+        self.db = TinyDB(storage=lambda: storage)
+
+    def _move_aside(self) -> Path:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        aside = self.dir.parent / f"cache.damaged-{stamp}"
+        aside.mkdir(parents=True, exist_ok=True)
+        for name in ("snapshot.json", "journal.jsonl"):
+            src = self.dir / name
+            if src.exists():
+                src.replace(aside / name)
+        return aside
+
+    def close(self) -> None:
+        if self.writable:
+            self.lock.release()
+            self.writable = False
+
+    def reload(self) -> None:
+        """Pick up what another process wrote (readers call this on change)."""
+        self._load()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _data(self) -> dict[str, dict[str, Any]]:
+        assert self.storage is not None
+        data = self.storage.read()
+        assert data is not None
+        return data
+
+    def snapshot(self) -> CacheSnapshot:
+        data = self._data()
+        meta = data.get("_meta", {})
+        synced = meta.get("synced_at")
+        return CacheSnapshot(
+            items={int(k): v for k, v in data.get("items", {}).items()},
+            customers={int(k): v for k, v in data.get("customers", {}).items()},
+            cursor=int(meta.get("cursor", 0)),
+            synced_at=datetime.fromisoformat(synced) if synced else None,
+        )
+
+    @property
+    def cursor(self) -> int:
+        return int(self._data().get("_meta", {}).get("cursor", 0))
+
+    def item(self, item_id: int) -> dict[str, Any] | None:
+        return self._data().get("items", {}).get(str(item_id))
+
+    def customer(self, customer_id: int) -> dict[str, Any] | None:
+        return self._data().get("customers", {}).get(str(customer_id))
+
+    def mtime(self) -> float:
+        """Changes when any process writes; readers poll it to know when to reload."""
+        stamps = [p.stat().st_mtime for p in (self.dir / "snapshot.json",
+                                              self.dir / "journal.jsonl") if p.exists()]
+        return max(stamps, default=0.0)
+
+    # -- writing -----------------------------------------------------------------------
+
+    def apply(self, items: list[dict[str, Any]], customers: list[dict[str, Any]],
+              cursor: int | None = None) -> None:
+        """One batch, one durable append: records and cursor move together."""
+        if not self.writable:
+            raise CacheBusy(self.dir, 0)
+        assert self.storage is not None
+        batch: dict[str, Any] = {"tables": {}}
+        if items:
+            batch["tables"]["items"] = items
+        if customers:
+            batch["tables"]["customers"] = customers
+        meta: dict[str, Any] = {}
+        if cursor is not None:
+            meta = {"cursor": cursor, "synced_at": datetime.now(UTC).isoformat()}
+            batch["meta"] = meta
+        if batch["tables"] or meta:
+            self.storage.append(batch)
+
+    def touch_synced(self) -> None:
+        """Record that we talked to the server just now, with nothing new."""
+        self.apply([], [], self.cursor)
+
+    def wait_for_writer(self, seconds: float) -> bool:
+        """For readers that want to see a sync finish before reading."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self.lock.acquire(timeout=0.1)
+            except Timeout:
+                continue
+            self.lock.release()
+            return True
+        return False
+
