@@ -111,8 +111,8 @@ def render_item(item: Item, customer: Customer | None, zone: ZoneInfo) -> str:
     lines = [f"#{item.id}  {item.kind} · {item.category} · {item.priority} · {item.status}",
              f"subject   {neutralise(item.subject)}",
              f"owner     {item.owner or '-'}   first owner (首问) {item.first_owner or '-'}",
-             f"due       {item.due_at.astimezone(zone):%Y-%m-%d %H:%M} ({format_left(seconds_left(item, now))})"
-             if item.due_at else "due       -"]
+             f"due       {item.due_at.astimezone(zone):%Y-%m-%d %H:%M} "
+             f"({format_left(seconds_left(item, now))})" if item.due_at else "due       -"]
     if item.department:
         lines.append(f"dept      {neutralise(item.department)}")
     if item.promised_at:
@@ -129,6 +129,6 @@ def render_item(item: Item, customer: Customer | None, zone: ZoneInfo) -> str:
         what = entry.type if entry.type != "transition" else \
             f"{entry.data.get('from')} → {entry.data.get('to')}"
         body = f": {fit(entry.body, 60).rstrip()}" if entry.body else ""
-        lines.append(f"{entry.at.astimezone(zone):%m-%d %H:%M} {neutralise(entry.actor_name or entry.actor)} "
-                     f"{what}{body}{mark}")
+        who = neutralise(entry.actor_name or entry.actor)
+        lines.append(f"{entry.at.astimezone(zone):%m-%d %H:%M} {who} {what}{body}{mark}")
     return "\n".join(lines)
