@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     from csq import __version__
 
     parser.add_argument("--version", action="version", version=f"csq {__version__}")
+    parser.add_argument("--lang", choices=["en", "zh"],
+                        help="interface language (default: config file, then LANG)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the service API", epilog=EPILOG)
@@ -175,8 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
     if handler is None:
-        parser.print_help()
-        return EXIT_USAGE
+        from csq.commands.tui import run_app
+
+        handler = run_app
     try:
         return handler(args)
     except UsageError as exc:

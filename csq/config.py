@@ -1,6 +1,7 @@
 """The client's own settings, in the XDG config dir (platformdirs):
 
     login.toml   the server, user and token of the current login (mode 0600)
+    config.toml  the app's settings: language, key remaps, extra tabs
 
 A bad file is a clear message naming the file and the key, never a traceback.
 """
@@ -80,3 +81,48 @@ def forget_login() -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+class TabConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str
+    query: str
+
+
+class UiConfig(BaseModel):
+    """config.toml. Every binding has an id; `[keys]` maps ids to keys, e.g.
+    `claim = "c,ctrl+k"`. `[[tabs]]` adds saved filters as tabs."""
+
+    model_config = ConfigDict(extra="forbid")
+    lang: str | None = None
+    keys: dict[str, str] = {}
+    tabs: list[TabConfig] = []
+
+
+def ui_config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def load_ui_config(path: Path | None = None) -> UiConfig:
+    path = path or ui_config_path()
+    try:
+        data = read_toml(path)
+    except FileNotFoundError:
+        return UiConfig()
+    try:
+        config = UiConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "?"
+        raise ConfigError(f"{path}: key {key!r}: {first['msg']}") from None
+    if config.lang not in (None, "en", "zh"):
+        raise ConfigError(f"{path}: key 'lang': use \"en\" or \"zh\", not {config.lang!r}")
+    for tab in config.tabs:
+        from csq.state.filter import FilterError, parse_filter
+
+        try:
+            parse_filter(tab.query)
+        except FilterError as exc:
+            raise ConfigError(f"{path}: tab {tab.id!r} query: {exc}") from None
+    return config

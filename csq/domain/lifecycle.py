@@ -86,31 +86,31 @@ STATUS_ZH: Mapping[str, str] = {
 }
 
 
-def statuses(kind: Kind) -> frozenset[str]:
-    return frozenset(TRANSITIONS[kind])
+def statuses(kind: Kind | str) -> frozenset[str]:
+    return frozenset(TRANSITIONS[Kind(kind)])
 
 
-def next_statuses(kind: Kind, status: str) -> frozenset[str]:
+def next_statuses(kind: Kind | str, status: str) -> frozenset[str]:
     """Every status the table allows after `status` (side effects included)."""
-    return TRANSITIONS[kind].get(status, frozenset())
+    return TRANSITIONS[Kind(kind)].get(status, frozenset())
 
 
-def user_transitions(kind: Kind, status: str) -> frozenset[str]:
+def user_transitions(kind: Kind | str, status: str) -> frozenset[str]:
     """The statuses a user may pick in a plain `transition` action."""
-    return next_statuses(kind, status) - SYSTEM_ONLY[kind]
+    return next_statuses(kind, status) - SYSTEM_ONLY[Kind(kind)]
 
 
-def can_transition(kind: Kind, src: str, dst: str) -> bool:
+def can_transition(kind: Kind | str, src: str, dst: str) -> bool:
     return dst in next_statuses(kind, src)
 
 
-def is_done(kind: Kind, status: str) -> bool:
-    return status in DONE_STATUSES[kind]
+def is_done(kind: Kind | str, status: str) -> bool:
+    return status in DONE_STATUSES[Kind(kind)]
 
 
-def is_open(kind: Kind, status: str) -> bool:
+def is_open(kind: Kind | str, status: str) -> bool:
     return not is_done(kind, status)
 
 
-def sla_met(kind: Kind, status: str) -> bool:
-    return status in SLA_MET_STATUSES[kind]
+def sla_met(kind: Kind | str, status: str) -> bool:
+    return status in SLA_MET_STATUSES[Kind(kind)]

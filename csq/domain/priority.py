@@ -11,7 +11,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from csq.domain.records import Customer, Item
+    from csq.domain.records import Clocked as Item
+    from csq.domain.records import Customer
 
 
 class Priority(StrEnum):

@@ -7,7 +7,7 @@ server's responses, the client's cache and the TUI read one definition.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -34,6 +34,26 @@ Username = Annotated[str, StringConstraints(min_length=1, max_length=64,
 
 Phone = Annotated[str, StringConstraints(max_length=40, pattern=r"^[0-9+() -]*$")]
 Email = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+class Clocked(Protocol):
+    """What the SLA and queue-order rules read. An Item has it; so does the
+    TUI's lightweight queue row, so 50,000 rows need no full validation."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def sla_start(self) -> datetime: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
 class Record(BaseModel):

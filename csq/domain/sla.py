@@ -15,7 +15,7 @@ from csq.domain.lifecycle import sla_met
 from csq.domain.quiet import QuietWindow
 
 if TYPE_CHECKING:
-    from csq.domain.records import Item
+    from csq.domain.records import Clocked as Item
 
 
 class SlaState(StrEnum):
@@ -133,7 +133,11 @@ def sla_state(item: Item, now: datetime, policy: SlaPolicy = DEFAULT_POLICY) -> 
 
 
 def format_left(seconds: float | None) -> str:
-    """`2h05m`, `-13m` (breached), `3d4h`: compact, fixed meaning, no locale."""
+    """`3d4h`, `2h05m`, `45m`, `9m05s`, `-13m` (breached): compact, no locale.
+
+    Seconds show only in the last ten minutes either side of the deadline, so
+    a queue of clocks repaints a cell a minute, not a cell a second.
+    """
     if seconds is None:
         return ""
     sign = "-" if seconds < 0 else ""
@@ -145,6 +149,8 @@ def format_left(seconds: float | None) -> str:
         return f"{sign}{days}d{hours}h"
     if hours:
         return f"{sign}{hours}h{minutes:02d}m"
+    if minutes >= 10:
+        return f"{sign}{minutes}m"
     if minutes:
         return f"{sign}{minutes}m{secs:02d}s"
     return f"{sign}{secs}s"

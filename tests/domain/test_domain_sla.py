@@ -77,7 +77,7 @@ def test_seconds_left_is_real_elapsed_time_in_any_zone(now, due):
 
 @pytest.mark.parametrize("seconds, text", [
     (None, ""), (0, "0s"), (59, "59s"), (61, "1m01s"), (7500, "2h05m"),
-    (-780, "-13m00s"), (3 * 86400 + 4 * 3600, "3d4h"),
+    (-780, "-13m"), (599, "9m59s"), (600, "10m"), (3 * 86400 + 4 * 3600, "3d4h"),
 ])
 def test_format_left(seconds, text):
     assert format_left(seconds) == text

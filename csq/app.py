@@ -1,0 +1,324 @@
+"""The terminal app: wires the login, the cache, the sync engine and the
+screens. Thin by intent: rules live in csq.domain, the queue in csq.state,
+talking to the server in csq.sync, drawing in csq.screens and csq.widgets.
+It implements the screens' Backend: reads of the local view, and intents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from csq.config import Login, UiConfig
+from csq.domain.actions import ACTION_NAMES, parse_action
+from csq.domain.engine import Actor, Context, allowed_verbs, apply_action, new_item
+from csq.domain.errors import DomainError
+from csq.domain.records import Customer, Item, ItemDraft
+from csq.domain.roles import Role, is_lead, is_read_only, may
+from csq.domain.sla import DEFAULT_POLICY, SlaPolicy
+from csq.i18n import set_lang, t
+from csq.state.queue import DEFAULT_TABS, QueueState, Tab
+from csq.store import Cache, Op, Profile
+from csq.sync import Changed, OpsSettled, PresenceSeen, StatusChanged, SyncEngine, SyncError
+from csq.sync.status import SyncStatus
+
+
+class CsqApp(App[int]):
+    TITLE = "csq"
+    CSS_PATH = "csq.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("question_mark", "help", t("key.help"), id="help"),
+        Binding("q", "quit", t("key.quit"), id="quit"),
+        Binding("colon", "command_palette", "Commands", show=False, id="palette"),
+    ]
+
+    def __init__(self, login: Login, http: httpx.AsyncClient, ui: UiConfig, *,
+                 profile: Profile | None = None, lang: str = "en") -> None:
+        set_lang(lang)
+        super().__init__()
+        self.login = login
+        self.actor = Actor(login.username, login.name or login.username, login.role)
+        self.read_only = is_read_only(login.role)
+        self.server = login.server.removeprefix("http://").removeprefix("https://")
+        self.policy: SlaPolicy = DEFAULT_POLICY.with_overrides({"timezone": login.timezone})
+        tabs = list(DEFAULT_TABS) + [Tab(c.id, c.title, c.query) for c in ui.tabs]
+        self.queue = QueueState(login.username, self.policy, tabs)
+        self.profile = profile or Profile.for_user(login.server, login.username)
+        self.http = http
+        self.cache = Cache(self.profile.ensure().cache_dir)
+        self.engine = SyncEngine(self.profile, http, self.actor, policy=self.policy,
+                                 cache=self.cache)
+        self._changed: set[int] = set()
+        self._customers_changed: set[int] = set()
+        self._flush_scheduled = False
+        self._pending_ids: set[int] = set()
+        self._last_counts = 0.0
+        if ui.keys:
+            self.set_keymap(ui.keys)
+
+    # -- start and stop ------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        try:
+            self.cache.open(write=True, wait=0.2)
+        except Exception as exc:  # another csq app is syncing this profile
+            self.exit(1, message=str(exc))
+            return
+        for warning in self.cache.warnings:
+            self.notify(warning, severity="warning", timeout=15)
+        self._load_all()
+        self.engine.subscribe(self._on_sync)
+        self.engine.refresh_counts()
+        from csq.screens.queue import QueueScreen
+
+        self.push_screen(QueueScreen())
+        self.run_worker(self.engine.run(), name="sync", group="sync", exit_on_error=False)
+
+    async def on_unmount(self) -> None:
+        self.workers.cancel_group(self, "sync")
+        with contextlib.suppress(Exception):
+            await self.http.aclose()
+        self.cache.close()
+
+    def _load_all(self) -> None:
+        snap = self.cache.snapshot()
+        overrides = self.engine.view_overrides()
+        docs = [overrides[i].model_dump(mode="json") if i in overrides else d
+                for i, d in snap.items.items()]
+        docs += [o.model_dump(mode="json") for i, o in overrides.items() if i < 0]
+        self._pending_ids = set(overrides)
+        self.queue.load(docs, snap.customers.values(), self.now(), pending=overrides)
+
+    # -- sync events -> screens ----------------------------------------------------------
+
+    def _on_sync(self, event: object) -> None:
+        if isinstance(event, Changed):
+            self._changed |= event.item_ids
+            self._customers_changed |= event.customer_ids
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self.set_timer(0.05, self._apply_changes)
+        elif isinstance(event, StatusChanged):
+            self._each_screen("show_status")
+        elif isinstance(event, PresenceSeen):
+            self._apply_presence()
+        elif isinstance(event, OpsSettled):
+            for op in event.report.conflicts:
+                self.notify(t("toast.conflict", id=op.item_id), severity="warning", timeout=8)
+            for op in event.report.failed:
+                failed = self.engine.outbox.get(op.op_id)
+                reason = failed.error if failed else "?"
+                self.notify(t("toast.refused", reason=reason), severity="error", timeout=8)
+
+    def _apply_changes(self) -> None:
+        """Keyed diff: only the rows that changed are rebuilt; screens redraw once."""
+        self._flush_scheduled = False
+        changed, self._changed = self._changed, set()
+        customers, self._customers_changed = self._customers_changed, set()
+        overrides = self.engine.view_overrides()
+        touched = changed | set(overrides) | self._pending_ids
+        docs = []
+        gone = []
+        for item_id in touched:
+            if item_id in overrides:
+                docs.append(overrides[item_id].model_dump(mode="json"))
+            elif (raw := self.cache.item(item_id)) is not None:
+                docs.append(raw)
+            else:
+                gone.append(item_id)
+        self._pending_ids = set(overrides)
+        if customers:
+            self.queue.upsert_customers(
+                c for cid in customers if (c := self.cache.customer(cid)) is not None)
+        self.queue.upsert(docs, pending=overrides)
+        if gone:
+            self.queue.remove(gone)
+        screen = self.screen
+        from csq.screens.detail import DetailScreen
+        from csq.screens.queue import QueueScreen
+
+        for s in self.screen_stack:
+            if isinstance(s, QueueScreen):
+                s.refresh_rows(changed - set(overrides))
+                if self._counts_due():
+                    s.refresh_counts()
+            elif isinstance(s, DetailScreen) and s.item_id in touched:
+                s.refresh_item()
+        if hasattr(screen, "show_status"):
+            screen.show_status()
+
+    def _counts_due(self) -> bool:
+        import time
+
+        now = time.monotonic()
+        if now - self._last_counts >= 1.0:
+            self._last_counts = now
+            return True
+        return False
+
+    def _apply_presence(self) -> None:
+        from csq.screens.detail import DetailScreen
+        from csq.screens.queue import QueueScreen
+
+        marks = {item_id: user for (user, item_id), e in self.engine.presence.items()
+                 if user != self.actor.username}
+        for s in self.screen_stack:
+            if isinstance(s, QueueScreen):
+                table = s.table
+                table.presence = marks
+                table.refresh()
+            elif isinstance(s, DetailScreen):
+                s.show_presence()
+
+    def _each_screen(self, method: str) -> None:
+        for s in self.screen_stack:
+            if hasattr(s, method):
+                getattr(s, method)()
+
+    # -- Backend: reads ------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def item(self, item_id: int) -> Item | None:
+        if item_id < 0:
+            return self.engine.view_overrides().get(item_id)
+        return self.engine.local_item(item_id)
+
+    def customer(self, customer_id: int) -> Customer | None:
+        raw = self.cache.customer(customer_id)
+        return Customer.model_validate(raw) if raw else None
+
+    def sync_status(self) -> SyncStatus:
+        return self.engine.status
+
+    def problems(self) -> list[Op]:
+        return [o for o in self.engine.outbox.all() if o.state != "pending"]
+
+    def presence_on(self, item_id: int) -> list[str]:
+        out = []
+        for (user, iid), event in self.engine.presence.items():
+            if iid == item_id and user != self.actor.username:
+                key = "presence.composing" if event.state == "composing" else "presence.viewing"
+                out.append(t(key, who=event.name or user))
+        return out
+
+    def allows(self, verb: str, item: Item | None = None) -> bool:
+        """The one permission check for every key, command and form."""
+        if self.read_only or not may(self.actor.role, verb):
+            return False
+        if verb == "reveal":
+            return item is not None and (item.owner == self.actor.username
+                                         or is_lead(self.actor.role))
+        if item is not None and verb in ACTION_NAMES:
+            return verb in allowed_verbs(item, self.actor)
+        return True
+
+    def explain(self, item_id: int | None, payload: dict[str, Any]) -> str | None:
+        try:
+            if item_id is None:
+                draft = ItemDraft.model_validate(payload)
+                customer = self.customer(draft.customer_id)
+                if customer is None:
+                    return f"no customer {draft.customer_id} in the cache"
+                new_item(draft, Context(self.actor, self.now(), self.policy, customer), 0)
+                return None
+            action = parse_action(payload)
+            item = self.item(item_id)
+            if item is None:
+                return f"no item {item_id}"
+            apply_action(item, action, Context(self.actor, self.now(), self.policy,
+                                               self.customer(item.customer_id)))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"][1:]) or "input"
+            return f"{where}: {first['msg']}"
+        except DomainError as exc:
+            return exc.detail
+        return None
+
+    # -- Backend: intents ----------------------------------------------------------------
+
+    def request_action(self, item_id: int, payload: dict[str, Any]) -> bool:
+        if item_id < 0:
+            self.notify("this item is not on the server yet", severity="warning")
+            return False
+        try:
+            self.engine.submit(item_id, payload)
+        except (DomainError, ValidationError) as exc:
+            reason = exc.detail if isinstance(exc, DomainError) else str(exc.errors()[0]["msg"])
+            self.notify(t("toast.refused", reason=reason), severity="error")
+            return False
+        except Exception as exc:  # the outbox could not be written: say so, loudly
+            self.notify(str(exc), severity="error", timeout=30)
+            return False
+        if self.engine.status.connection != "live":
+            self.notify(t("toast.queued", action=payload.get("action", "")), timeout=3)
+        return True
+
+    def request_new_item(self, payload: dict[str, Any]) -> bool:
+        try:
+            self.engine.submit_new_item(payload)
+        except (DomainError, ValidationError) as exc:
+            self.notify(t("toast.refused", reason=str(exc)), severity="error")
+            return False
+        return True
+
+    def request_reveal(self, customer_id: int, item_id: int) -> None:
+        async def reveal() -> None:
+            from csq.screens.detail import ContactRevealed
+
+            try:
+                details = await self.engine.api.reveal(customer_id, item_id)
+            except SyncError as exc:
+                self.notify(f"reveal: {exc}", severity="error")
+                return
+            self.screen.post_message(ContactRevealed(customer_id, details.phone, details.email))
+
+        self.run_worker(reveal(), group="reveal")
+
+    def request_presence(self, item_id: int | None, state: str = "viewing") -> None:
+        if not self.read_only:  # a supervisor's reads leave no trace
+            self.engine.set_presence(item_id, state)
+
+    def resolve_conflict(self, op_id: str, reapply: bool) -> None:
+        (self.engine.reapply if reapply else self.engine.discard)(op_id)
+
+    # -- app-wide keys -------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from csq.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette offers what the current screen's keys offer, and no more."""
+        yield from super().get_system_commands(screen)
+        for binding in getattr(screen, "BINDINGS", []):
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            action = binding.action.split("(")[0]
+            if screen.check_action(action, ()) is False:
+                continue
+            yield SystemCommand(binding.description, f"{binding.key}: {binding.action}",
+                                _runner(screen, binding.action))
+
+
+def _runner(screen: Screen[Any], action: str) -> Any:
+    async def run() -> None:
+        await screen.run_action(action)
+
+    return run
+
+
+def is_supervisor(role: Role) -> bool:
+    return role == Role.SUPERVISOR

@@ -1,0 +1,31 @@
+"""`csq` with no command: the full-screen app on the logged-in profile,
+opening from the cache at once and syncing in the background."""
+
+from __future__ import annotations
+
+import argparse
+
+from csq.commands.session import CommandError, require_login
+from csq.config import ConfigError, load_ui_config
+
+
+def run_app(args: argparse.Namespace) -> int:
+    login = require_login()
+    try:
+        ui = load_ui_config()
+    except ConfigError as exc:
+        raise CommandError(str(exc), 2) from None
+    return open_app(login, ui, getattr(args, "lang", None))
+
+
+def open_app(login: object, ui: object, lang: str | None) -> int:
+    from csq.app import CsqApp
+    from csq.config import Login, UiConfig
+    from csq.i18n import detect
+    from csq.sync import make_http
+
+    assert isinstance(login, Login) and isinstance(ui, UiConfig)
+    app = CsqApp(login, make_http(login.server, login.token), ui,
+                 lang=detect(lang or ui.lang))
+    code = app.run()
+    return int(code or 0)

@@ -1,0 +1,1 @@
+"""Screens: read state, post intents. Never import csq.store, csq.sync or httpx."""

@@ -1,0 +1,38 @@
+"""The one read-only gate: every screen asks the app, the app asks the
+domain's permission table. A supervisor's mutating bindings all vanish
+together, from the Footer, the help screen and the command palette."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from textual.screen import Screen
+
+from csq.screens.backend import Backend
+
+# Binding action -> domain verb. Anything not here changes nothing.
+MUTATING: dict[str, str] = {
+    "claim": "claim", "reply": "reply", "note": "note", "transition": "transition",
+    "assign": "assign", "route": "route", "escalate": "escalate", "promise": "promise",
+    "schedule": "schedule_callback", "complete": "complete_callback",
+    "waive": "waive_callback", "attempt": "attempt_callback", "tag": "tag",
+    "editor_reply": "reply", "new_item": "create_item", "reveal": "reveal",
+    "conflicts": "claim", "bulk_claim": "claim", "bulk_assign": "assign", "bulk_tag": "tag",
+}
+
+
+class GatedScreen(Screen[None]):
+    @property
+    def backend(self) -> Backend:
+        return cast(Backend, self.app)
+
+    def verb_target(self) -> object:
+        """The item the verb would act on (None: decided by role alone)."""
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        verb = MUTATING.get(action)
+        if verb is None:
+            return True
+        item = self.verb_target()
+        return self.backend.allows(verb, item)  # type: ignore[arg-type]

@@ -1,0 +1,57 @@
+"""`?`: the keys of the screen underneath, as they are bound right now
+(remapped keys included, forbidden ones absent), and the filter language."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from csq.i18n import t
+
+FILTER_HELP = """/ then type: free text matches id, subject, body, customer (中文 too)
+  kind:ticket,complaint,callback   pri:P1,P2   owner:me|none|NAME   tier:A
+  status:open|new|...   sla:breached,at_risk   due:today|overdue   tag:X   channel:phone
+badges: V vip · M member 会员 · K key account 大客户 · S special care · W watch
+marks: * pending (not yet on the server) · @ another agent is on it · N new · + marked"""
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90; max-width: 100%; height: auto; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help_close")]
+
+    def __init__(self, under: Screen[object]) -> None:
+        super().__init__()
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        lines = [t("help.title"), ""]
+        seen = set()
+        for node in [self.under, *self.under.focus_chain[:1]]:
+            for binding in getattr(node, "BINDINGS", []):
+                if not isinstance(binding, Binding) or binding.action in seen:
+                    continue
+                action = binding.action.split("(")[0]
+                if not self.under.check_action(action, ()):
+                    continue
+                seen.add(binding.action)
+                keys = self._keys(binding)
+                lines.append(f"  {keys:<18} {binding.description or action}")
+        lines += ["", "  ctrl+p / :        commands", "  q                 quit", "",
+                  t("help.filter"), FILTER_HELP]
+        with VerticalScroll():
+            yield Static("\n".join(lines), markup=False)
+
+    def _keys(self, binding: Binding) -> str:
+        keymap = getattr(self.app, "_keymap", {}) or {}
+        keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+        return ",".join(self.app.get_key_display(Binding(k, "")) for k in keys.split(","))
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

@@ -1,0 +1,302 @@
+"""The queue: tabs of saved filters, `/` to filter as you type, a live
+virtualised table, marks and bulk actions, and the status bar."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Input, Static, Tab, Tabs
+
+from csq.domain.kinds import CATEGORIES, Kind
+from csq.i18n import t
+from csq.screens.forms import ActionForm, FormField
+from csq.screens.gate import GatedScreen
+from csq.state.filter import Filter, FilterError, parse_filter
+from csq.state.queue import COLUMN_KEYS
+from csq.widgets.queue_table import QueueTable, header_text
+from csq.widgets.status_bar import StatusBar
+
+TAB_KEYS = {"all": "tab.all", "mine": "tab.mine", "unassigned": "tab.unassigned",
+            "complaints": "tab.complaints", "callbacks": "tab.callbacks",
+            "breaching": "tab.breaching"}
+
+
+class QueueScreen(GatedScreen):
+    DEFAULT_CSS = """
+    QueueScreen Tabs { height: 2; }
+    QueueScreen #filter { display: none; height: 1; border: none; padding: 0 1; }
+    QueueScreen #filter.-active { display: block; }
+    QueueScreen #filter-error { display: none; color: ansi_bright_red; height: 1; }
+    QueueScreen #filter-error.-shown { display: block; }
+    QueueScreen #header { height: 1; text-style: bold; color: $text-muted; }
+    QueueScreen #notice { height: 1; display: none; background: $boost; }
+    QueueScreen #notice.-shown { display: block; }
+    """
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("slash", "filter", t("key.filter"), id="filter"),
+        Binding("escape", "clear_filter", t("key.back"), show=False, id="clear_filter"),
+        Binding("tab", "next_tab(1)", t("key.next_tab"), show=False, id="next_tab"),
+        Binding("shift+tab", "next_tab(-1)", t("key.prev_tab"), show=False, id="prev_tab"),
+        Binding("c", "claim", t("key.claim"), id="claim"),
+        Binding("a", "bulk_assign", t("key.assign"), id="assign"),
+        Binding("T", "bulk_tag", t("key.tag"), show=False, id="tag"),
+        Binding("space", "mark", t("key.mark"), id="mark"),
+        Binding("p", "pause", t("key.pause"), id="pause"),
+        Binding("n", "new_item", t("key.new"), id="new_item"),
+        Binding("s", "sort", t("key.sort"), show=False, id="sort"),
+        Binding("C", "conflicts", t("key.conflicts"), show=False, id="conflicts"),
+        Binding("y", "copy_id", t("key.copy"), show=False, id="copy_id"),
+    ] + [Binding(str(n), f"tab({n})", show=False, id=f"tab_{n}") for n in range(1, 7)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tab = "all"
+        self.filter = Filter()
+        self.paused = False
+        self.unseen: set[int] = set()
+        self._sort_index = -1
+
+    def compose(self) -> ComposeResult:
+        backend = self.backend
+        yield Tabs(*[Tab(self._tab_label(tab_id), id=f"tab-{tab_id}")
+                     for tab_id in backend.queue.tabs])
+        yield Input(placeholder=t("filter.placeholder"), id="filter")
+        yield Static("", id="filter-error", markup=False)
+        yield Static("", id="notice", markup=False)
+        yield Static("", id="header", markup=False)
+        yield QueueTable(backend.policy, backend.queue.customers, clock=backend.now,
+                         id="table")
+        yield StatusBar(f"{backend.actor.name} ({backend.actor.role})", backend.server,
+                        backend.read_only)
+        yield Footer()
+
+    def _tab_label(self, tab_id: str, count: int | None = None) -> str:
+        tab = self.backend.queue.tabs[tab_id]
+        title = t(TAB_KEYS[tab_id]) if tab_id in TAB_KEYS else tab.title
+        return f"{title} {count}" if count is not None else title
+
+    @property
+    def table(self) -> QueueTable:
+        return self.query_one(QueueTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.refresh_rows()
+        self.refresh_counts()
+        self.set_interval(1.0, self._tick)
+
+    def on_resize(self) -> None:
+        self._draw_header()
+
+    def _draw_header(self) -> None:
+        q = self.backend.queue
+        self.query_one("#header", Static).update(
+            header_text(self.table.content_width, q.sort_column, q.sort_reverse))
+
+    # -- data ------------------------------------------------------------------------
+
+    def refresh_rows(self, changed: set[int] | None = None) -> None:
+        """Re-read the view. While paused, only count what arrived."""
+        if self.paused and changed is not None:
+            self.unseen |= changed
+            self._show_notice(t("queue.paused", n=len(self.unseen)))
+            return
+        rows = self.backend.queue.view(self.tab, self.filter, self.backend.now())
+        table = self.table
+        if changed:
+            table.new_ids |= {i for i in changed if i not in table.presence}
+        table.set_rows(rows)
+        self._draw_header()
+
+    def refresh_counts(self) -> None:
+        counts = self.backend.queue.counts(self.backend.now())
+        tabs = self.query_one(Tabs)
+        for tab_id, count in counts.items():
+            try:
+                tab = tabs.query_one(f"#tab-{tab_id}", Tab)
+            except Exception:
+                continue
+            tab.label = self._tab_label(tab_id, count)
+
+    def show_status(self, extra: str = "") -> None:
+        self.query_one(StatusBar).show(self.backend.sync_status(), extra)
+
+    def _tick(self) -> None:
+        moved = self.backend.queue.tick(self.backend.now())
+        if moved and not self.paused:
+            self.refresh_rows()
+        else:
+            self.table.tick()
+        self.show_status()
+
+    def _show_notice(self, text: str) -> None:
+        notice = self.query_one("#notice", Static)
+        notice.update(text)
+        notice.set_class(bool(text), "-shown")
+
+    # -- tabs and filter ----------------------------------------------------------------
+
+    @on(Tabs.TabActivated)
+    def _tab_changed(self, event: Tabs.TabActivated) -> None:
+        if event.tab.id:
+            self.tab = event.tab.id.removeprefix("tab-")
+            self.refresh_rows()
+            self.table.focus()
+
+    def action_tab(self, n: int) -> None:
+        ids = list(self.backend.queue.tabs)
+        if 0 < n <= len(ids):
+            self.query_one(Tabs).active = f"tab-{ids[n - 1]}"
+
+    def action_next_tab(self, step: int) -> None:
+        tabs = self.query_one(Tabs)
+        tabs.action_next_tab() if step > 0 else tabs.action_previous_tab()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("-active")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        error = self.query_one("#filter-error", Static)
+        try:
+            self.filter = parse_filter(event.value)
+        except FilterError as exc:
+            error.update(str(exc))
+            error.add_class("-shown")
+            return
+        error.remove_class("-shown")
+        self.refresh_rows()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_focus and box.value:
+            box.value = ""
+            return
+        if self.table.marked:
+            self.table.marked.clear()
+            self.table.refresh()
+            return
+        box.remove_class("-active")
+        if box.value:
+            box.value = ""
+        self.table.focus()
+
+    def action_sort(self) -> None:
+        self._sort_index = (self._sort_index + 1) % (len(COLUMN_KEYS) + 1)
+        q = self.backend.queue
+        q.sort_column = COLUMN_KEYS[self._sort_index] if self._sort_index < len(COLUMN_KEYS) \
+            else None
+        q.sort_reverse = False
+        q.version += 1
+        self.refresh_rows()
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if not self.paused:
+            self.unseen.clear()
+            self._show_notice("")
+            self.refresh_rows()
+        else:
+            self._show_notice(t("queue.paused", n=0))
+
+    # -- opening and acting --------------------------------------------------------------
+
+    @on(QueueTable.Selected)
+    def _open(self, event: QueueTable.Selected) -> None:
+        from csq.screens.detail import DetailScreen
+
+        self.table.new_ids.discard(event.item_id)
+        self.app.push_screen(DetailScreen(event.item_id))
+
+    def action_mark(self) -> None:
+        table = self.table
+        current = table.current_id
+        if current is None:
+            return
+        table.marked ^= {current}
+        table.action_cursor(1)
+        table.refresh()
+
+    def _targets(self) -> list[int]:
+        table = self.table
+        if table.marked:
+            return sorted(table.marked)
+        return [table.current_id] if table.current_id is not None else []
+
+    def action_claim(self) -> None:
+        """Claim the marked rows (each its own outbox op), or the current one."""
+        for item_id in self._targets():
+            self.backend.request_action(item_id, {"action": "claim"})
+        self.table.marked.clear()
+
+    def action_bulk_assign(self) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+
+        def done(payload: dict[str, Any] | None) -> None:
+            if payload:
+                for item_id in targets:
+                    self.backend.request_action(item_id, payload)
+                self.table.marked.clear()
+
+        self.app.push_screen(ActionForm(
+            t("modal.assign.title") + f" ({len(targets)})",
+            [FormField("to", "field.to"), FormField("note", "field.note", "long")],
+            base={"action": "assign"}, now=self.backend.now, zone=self.backend.policy.quiet.tz,
+            validate=lambda p: self.backend.explain(targets[0], p)), done)
+
+    def action_bulk_tag(self) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+
+        def done(payload: dict[str, Any] | None) -> None:
+            if payload:
+                for item_id in targets:
+                    self.backend.request_action(item_id, payload)
+                self.table.marked.clear()
+
+        self.app.push_screen(ActionForm(
+            t("modal.tag.title"), [FormField("add", "field.add", "list", required=False),
+                                   FormField("remove", "field.remove", "list", required=False)],
+            base={"action": "tag"}, now=self.backend.now, zone=self.backend.policy.quiet.tz),
+            done)
+
+    def action_new_item(self) -> None:
+        kinds = tuple((t(f"kind.{k.value}"), k.value) for k in Kind)
+        categories = tuple((f"{k.value}: {c}", c) for k in Kind for c in CATEGORIES[k])
+
+        def done(payload: dict[str, Any] | None) -> None:
+            if payload:
+                self.backend.request_new_item(payload)
+
+        self.app.push_screen(ActionForm(
+            t("modal.new.title"),
+            [FormField("kind", "field.kind", "choice", kinds),
+             FormField("category", "field.category", "choice", categories),
+             FormField("customer_id", "field.customer", "int"),
+             FormField("subject", "field.subject"),
+             FormField("body", "field.body", "long", required=False)],
+            now=self.backend.now, zone=self.backend.policy.quiet.tz,
+            validate=lambda p: self.backend.explain(None, p)), done)
+
+    def action_conflicts(self) -> None:
+        from csq.screens.conflicts import ConflictsScreen
+
+        self.app.push_screen(ConflictsScreen())
+
+    def action_copy_id(self) -> None:
+        current = self.table.current_id
+        if current is not None:
+            self.app.copy_to_clipboard(str(current))  # OSC 52: works over SSH
+            self.notify(t("toast.copied", text=f"#{current}"))

@@ -1,0 +1,1 @@
+"""Widgets: render state, post what happened. Never call httpx or TinyDB."""
