@@ -7,7 +7,7 @@ It implements the screens' Backend: reads of the local view, and intents.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,9 +42,11 @@ class CsqApp(App[int]):
     ]
 
     def __init__(self, login: Login, http: httpx.AsyncClient, ui: UiConfig, *,
-                 profile: Profile | None = None, lang: str = "en") -> None:
+                 profile: Profile | None = None, lang: str = "en",
+                 clock: Callable[[], datetime] | None = None) -> None:
         set_lang(lang)
         super().__init__()
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.login = login
         self.actor = Actor(login.username, login.name or login.username, login.role)
         self.read_only = is_read_only(login.role)
@@ -187,7 +189,7 @@ class CsqApp(App[int]):
     # -- Backend: reads ------------------------------------------------------------------
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return self.clock()
 
     def item(self, item_id: int) -> Item | None:
         if item_id < 0:

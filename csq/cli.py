@@ -115,15 +115,28 @@ def _settings(args: argparse.Namespace, **extra: object) -> object:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise UsageError(f"bad setting {key!r}: {first['msg']}") from None
+        msg = first["msg"].removeprefix("Value error, ")
+        raise UsageError(f"bad setting {key!r} ({_source(key, flags, config)}): {msg}") from None
     except (ValueError, OSError) as exc:  # unreadable or malformed TOML
-        raise UsageError(f"cannot read settings: {exc}") from None
+        raise UsageError(f"cannot read config file {config}: {exc}") from None
+
+
+def _source(key: str, flags: dict[str, object], config: Path | None) -> str:
+    """Where a bad value came from, in the precedence order: flag, env, file."""
+    import os
+
+    top = key.split(".", 1)[0]
+    if flags.get(top) is not None:
+        return f"--{top}"
+    if f"CSQ_{top.upper()}" in os.environ:
+        return f"env CSQ_{top.upper()}"
+    return f"config file {config}" if config is not None else "default"
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)  # first: a bad setting is refused before the slow imports
     from csq.server.run import run
 
-    settings = _settings(args)
     hook = None
     if args.demo or args.simulate:
         from csq.server.demo import demo_hook
@@ -156,10 +169,18 @@ def _cmd_admin(args: argparse.Namespace) -> int:
         finally:
             await engine.dispose()
 
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from csq.server.db import safe_url, why_unusable
+
     try:
         asyncio.run(go())
     except admin.AdminError as exc:
         print(f"csq admin: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (OSError, SQLAlchemyError) as exc:  # unreachable, missing, no rights
+        url = safe_url(str(getattr(settings, "db", "")))
+        print(f"csq admin: cannot open the database {url}: {why_unusable(exc)}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
@@ -21,6 +20,7 @@ from csq.commands.output import note
 from csq.commands.session import CommandError, open_session
 from csq.domain.actions import ACTION_NAMES
 from csq.domain.errors import DomainError
+from csq.domain.when import TimeInputError, parse_when
 from csq.sync import SyncError
 
 MAIN_FIELD = {
@@ -50,17 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_time(text: str, zone: str) -> str:
-    text = text.strip()
-    if text.startswith("+") and text[-1:] in "mhd" and text[1:-1].isdigit():
-        unit = {"m": "minutes", "h": "hours", "d": "days"}[text[-1]]
-        return (datetime.now(UTC) + timedelta(**{unit: int(text[1:-1])})).isoformat()
     try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{text!r} is not a time: use 2026-11-25T17:00 or +2h", 2) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(zone))
-    return when.isoformat()
+        return parse_when(text, datetime.now(UTC), zone).isoformat()
+    except TimeInputError as exc:
+        raise CommandError(str(exc), 2) from None
 
 
 def build_payload(action: str, args: list[str], zone: str) -> dict[str, Any]:

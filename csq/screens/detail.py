@@ -93,7 +93,8 @@ class DetailScreen(GatedScreen):
             yield Static("", id="body", markup=False)
             yield Static("", id="timeline", markup=False)
         yield StatusBar(f"{self.backend.actor.name} ({self.backend.actor.role})",
-                        self.backend.server, self.backend.read_only)
+                        self.backend.server, self.backend.read_only,
+                        self.backend.now)
         yield Footer()
 
     def on_mount(self) -> None:

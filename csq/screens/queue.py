@@ -70,7 +70,7 @@ class QueueScreen(GatedScreen):
         yield QueueTable(backend.policy, backend.queue.customers, clock=backend.now,
                          id="table")
         yield StatusBar(f"{backend.actor.name} ({backend.actor.role})", backend.server,
-                        backend.read_only)
+                        backend.read_only, backend.now)
         yield Footer()
 
     def _tab_label(self, tab_id: str, count: int | None = None) -> str:

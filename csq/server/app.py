@@ -85,9 +85,12 @@ async def _listen(hub: Hub, url: str) -> None:
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     await hub.listen(dsn)
     listener = hub._listener
+    one_at_a_time = asyncio.Lock()  # an asyncpg connection runs one query at a time
 
     async def publish(event: PresenceEvent) -> None:
-        await listener.execute("SELECT pg_notify('csq_presence', $1)", event.model_dump_json())
+        async with one_at_a_time:
+            await listener.execute("SELECT pg_notify('csq_presence', $1)",
+                                   event.model_dump_json())
 
     hub.publish_presence = publish
 

@@ -42,6 +42,7 @@ class Hub:
         self.presence: dict[tuple[str, int], PresenceEvent] = {}
         self.last_seen: dict[str, datetime] = {}
         self._listener: Any = None
+        self.ending = False  # set when the server stops: every stream returns at once
         self.publish_presence: Callable[[PresenceEvent], Awaitable[None]] | None = None
 
     # -- changes -------------------------------------------------------------------
@@ -74,6 +75,13 @@ class Hub:
             while len(self._pages) > 64:
                 self._pages.popitem(last=False)
             return page, text
+
+    def end_streams(self) -> None:
+        """The server is stopping: end every stream now rather than have the
+        graceful-shutdown timeout cut them (clients reconnect with Last-Event-ID)."""
+        self.ending = True
+        for sub in self._subs:
+            sub.wake.set()
 
     def subscribe(self) -> Subscriber:
         sub = Subscriber()
@@ -133,6 +141,7 @@ class Hub:
         self._listener = conn
 
     async def close(self) -> None:
+        self.ending = True
         if self._listener is not None:
             await self._listener.close()
             self._listener = None

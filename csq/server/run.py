@@ -4,17 +4,49 @@ port 0 works and the real address can be printed for scripts and tests."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
+from csq.server import migrate
 from csq.server.app import create_app
 from csq.server.config import ServerSettings
+from csq.server.db import safe_url, why_unusable
 
 Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+class _Server(uvicorn.Server):
+    """Ends the event streams as soon as a stop is asked for: they never finish by
+    themselves, so otherwise every stop would wait out the graceful timeout and
+    then cancel them with a traceback."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+        self._loop = asyncio.get_running_loop()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._loop.call_soon_threadsafe(self._app.state.hub.end_streams)
+
+
+class DatabaseUnusable(Exception):
+    """The database cannot be opened or upgraded: said in one line, not a traceback."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM, which uvicorn re-raises after its graceful shutdown."""
+
+
+def _terminated(_sig: int, _frame: FrameType | None) -> None:
+    raise _Terminated
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -29,12 +61,17 @@ def bind(host: str, port: int) -> socket.socket:
 
 async def serve(settings: ServerSettings, *, after_start: Hook | None = None,
                 announce: bool = True) -> None:
-    app = create_app(settings)
+    try:  # here rather than only in the lifespan, where uvicorn would print a traceback
+        app = create_app(settings)
+        await migrate.upgrade(app.state.engine)
+    except (OSError, SQLAlchemyError) as exc:
+        raise DatabaseUnusable(f"cannot open the database {safe_url(settings.db)}: "
+                               f"{why_unusable(exc)}") from None
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
                             timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
+    server = _Server(config, app)
 
     async def started() -> None:
         while not server.started:
@@ -43,7 +80,7 @@ async def serve(settings: ServerSettings, *, after_start: Hook | None = None,
             await after_start(app)
         if announce:
             url_host = f"[{host}]" if ":" in host else host
-            print(f"csq serve: listening on http://{url_host}:{port} (db {_safe(settings.db)})",
+            print(f"csq serve: listening on http://{url_host}:{port} (db {safe_url(settings.db)})",
                   flush=True)
 
     task = asyncio.create_task(started())
@@ -53,23 +90,20 @@ async def serve(settings: ServerSettings, *, after_start: Hook | None = None,
         task.cancel()
 
 
-def _safe(url: str) -> str:
-    """The database URL without its password, for printing."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}@{host}"
-    return url
-
-
 def run(settings: ServerSettings, after_start: Hook | None = None) -> int:
+    """Serve until SIGINT or SIGTERM; either is a normal stop (exit code 0)."""
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         asyncio.run(serve(settings, after_start=after_start))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated):
         pass
+    except DatabaseUnusable as exc:
+        print(f"csq serve: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"csq serve: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
               file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0

@@ -6,6 +6,7 @@ then who is logged in, their role and the server.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from textual.widgets import Static
@@ -21,8 +22,10 @@ class StatusBar(Static):
     StatusBar.-conflicts { background: ansi_red; color: ansi_bright_white; }
     """
 
-    def __init__(self, who: str, server: str, read_only: bool) -> None:
+    def __init__(self, who: str, server: str, read_only: bool,
+                 clock: Callable[[], datetime] | None = None) -> None:
         super().__init__("")
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.who = who
         self.server = server
         self.read_only = read_only
@@ -42,7 +45,7 @@ class StatusBar(Static):
         s = self.status
         parts = [t(f"status.{s.connection}")]
         if s.connection in ("offline", "connecting"):
-            parts.append(f"cached {ago(s.synced_at, datetime.now(UTC))}")
+            parts.append(f"cached {ago(s.synced_at, self.clock())}")
         if s.pending:
             parts.append(f"{s.pending} pending")
         if s.conflicts:

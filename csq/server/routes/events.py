@@ -54,7 +54,7 @@ async def _stream(hub: Hub, cursor: int, heartbeat: float, username: str) -> Asy
         yield f"retry: 2000\n: hello {username}, head {hub.head}\n\n"
         for event in hub.current_presence():
             yield f"event: presence\ndata: {event.model_dump_json()}\n\n"
-        while True:
+        while not hub.ending:
             while cursor < hub.head:
                 page, text = await hub.batch(cursor)
                 if page.items or page.customers:
@@ -73,7 +73,7 @@ async def _stream(hub: Hub, cursor: int, heartbeat: float, username: str) -> Asy
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(sub.wake.wait(), timeout=0.05 if lagging else heartbeat)
                 continue
-            if lagging:
+            if lagging or hub.ending:
                 continue
             hub.seen(username)
             yield ": ping\n\n"

@@ -1,0 +1,84 @@
+"""From key press to the server's state, and back through the stream to the screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from csq.screens.detail import DetailScreen
+from csq.screens.queue import QueueScreen
+from csq.widgets.queue_table import QueueTable
+from tests.app.conftest import make_app, wait_for
+from tests.support.live import LiveServer
+
+
+async def test_claim_from_the_queue_reaches_the_server_and_the_screen(
+        server: LiveServer, tmp_path: Path) -> None:
+    item = await server.api.item("bob", subject="小区停电三小时")
+    app = make_app(server, "alice", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(QueueTable)
+        await wait_for(pilot, lambda: [r.id for r in table.rows] == [item["id"]])
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app.engine.status.pending == 0
+                       and table.rows[0].owner == "alice")
+        on_server = await server.api.get("alice", item["id"])
+        assert on_server["owner"] == "alice" and on_server["status"] == "open"
+
+
+async def test_another_agents_change_arrives_live(server: LiveServer, tmp_path: Path) -> None:
+    app = make_app(server, "alice", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.engine.status.connection == "live")
+        item = await server.api.item("bob", subject="Parcel SF1234 late")
+        table = app.screen.query_one(QueueTable)
+        await wait_for(pilot, lambda: any(r.id == item["id"] for r in table.rows))
+        assert item["id"] in table.new_ids
+
+
+async def test_note_through_the_modal_lands_in_the_timeline(
+        server: LiveServer, tmp_path: Path) -> None:
+    item = await server.api.item("bob")
+    app = make_app(server, "alice", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(QueueTable)
+        await wait_for(pilot, lambda: bool(table.rows))
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        await pilot.press("n")
+        await pilot.press(*"call back at 10")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.engine.status.pending == 0)
+        on_server = await server.api.get("alice", item["id"])
+        assert on_server["timeline"][-1]["type"] == "note"
+        assert on_server["timeline"][-1]["body"] == "call back at 10"
+        await pilot.press("escape")
+        assert isinstance(app.screen, QueueScreen)
+
+
+async def test_supervisor_sees_no_mutating_binding(server: LiveServer, tmp_path: Path) -> None:
+    await server.api.item("bob")
+    app = make_app(server, "sue", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(QueueTable)
+        await wait_for(pilot, lambda: bool(table.rows))
+        shown = {b.binding.action for b in app.active_bindings.values()}
+        assert not shown & {"claim", "bulk_assign", "new_item", "bulk_tag"}
+        await pilot.press("enter")
+        shown = {b.binding.action for b in app.active_bindings.values()}
+        assert not shown & {"claim", "reply", "note", "transition", "assign", "route",
+                            "escalate", "promise", "schedule", "complete", "waive"}
+
+
+async def test_agent_is_offered_the_bindings_a_supervisor_is_not(
+        server: LiveServer, tmp_path: Path) -> None:
+    """The control for the test above: the same check finds them for an agent."""
+    await server.api.item("bob")
+    app = make_app(server, "alice", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(QueueTable)
+        await wait_for(pilot, lambda: bool(table.rows))
+        shown = {b.binding.action for b in app.active_bindings.values()}
+        assert {"claim", "new_item"} <= shown
+        await pilot.press("enter")
+        shown = {b.binding.action for b in app.active_bindings.values()}
+        assert {"claim", "reply", "note"} <= shown
