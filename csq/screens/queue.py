@@ -3,6 +3,9 @@ virtualised table, marks and bulk actions, and the status bar."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, ClassVar
 
 from textual import on
@@ -16,9 +19,11 @@ from csq.screens.forms import ActionForm, FormField
 from csq.screens.gate import GatedScreen
 from csq.state.filter import Filter, FilterError, parse_filter
 from csq.state.queue import COLUMN_KEYS
+from csq.state.rows import QueueRow
 from csq.widgets.queue_table import QueueTable, header_text
-from csq.widgets.status_bar import StatusBar
+from csq.widgets.status_bar import StatusBar, who_label
 
+FRAME_BUDGET = 0.008  # seconds of scanning per frame, so a keystroke repaints at once
 TAB_KEYS = {"all": "tab.all", "mine": "tab.mine", "unassigned": "tab.unassigned",
             "complaints": "tab.complaints", "callbacks": "tab.callbacks",
             "breaching": "tab.breaching"}
@@ -49,7 +54,8 @@ class QueueScreen(GatedScreen):
         Binding("s", "sort", t("key.sort"), show=False, id="sort"),
         Binding("C", "conflicts", t("key.conflicts"), show=False, id="conflicts"),
         Binding("y", "copy_id", t("key.copy"), show=False, id="copy_id"),
-    ] + [Binding(str(n), f"tab({n})", show=False, id=f"tab_{n}") for n in range(1, 7)]
+    ] + [Binding(str(n), f"tab({n})", t("key.tab_n"), show=False, id=f"tab_{n}")
+         for n in range(1, 7)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,6 +64,7 @@ class QueueScreen(GatedScreen):
         self.paused = False
         self.unseen: set[int] = set()
         self._sort_index = -1
+        self._scan = 0
 
     def compose(self) -> ComposeResult:
         backend = self.backend
@@ -69,7 +76,7 @@ class QueueScreen(GatedScreen):
         yield Static("", id="header", markup=False)
         yield QueueTable(backend.policy, backend.queue.customers, clock=backend.now,
                          id="table")
-        yield StatusBar(f"{backend.actor.name} ({backend.actor.role})", backend.server,
+        yield StatusBar(who_label(backend.actor.name, backend.actor.role), backend.server,
                         backend.read_only, backend.now)
         yield Footer()
 
@@ -86,6 +93,7 @@ class QueueScreen(GatedScreen):
         self.table.focus()
         self.refresh_rows()
         self.refresh_counts()
+        self.show_status()  # not blank until the first tick
         self.set_interval(1.0, self._tick)
 
     def on_resize(self) -> None:
@@ -99,17 +107,51 @@ class QueueScreen(GatedScreen):
     # -- data ------------------------------------------------------------------------
 
     def refresh_rows(self, changed: set[int] | None = None) -> None:
-        """Re-read the view. While paused, only count what arrived."""
+        """Re-read the view. While paused, only count what arrived.
+
+        The first screenful is found within a frame's budget; a long scan (a
+        filter over 50,000 rows) goes on in chunks between frames, so typing
+        never waits for the whole queue.
+        """
         if self.paused and changed is not None:
             self.unseen |= changed
             self._show_notice(t("queue.paused", n=len(self.unseen)))
             return
-        rows = self.backend.queue.view(self.tab, self.filter, self.backend.now())
+        queue, now = self.backend.queue, self.backend.now()
         table = self.table
         if changed:
             table.new_ids |= {i for i in changed if i not in table.presence}
-        table.set_rows(rows)
+        self._scan += 1
+        scan = self._scan
+        found = queue.iter_view(self.tab, self.filter, now)
+        rows: list[QueueRow] = []
+        need = max(self.size.height, 24) + table.cursor
+        started = time.perf_counter()
+        for row in found:
+            rows.append(row)
+            if len(rows) >= need and time.perf_counter() - started > FRAME_BUDGET:
+                break
+        else:
+            table.set_rows(queue.finish_view(self.tab, self.filter, now, rows))
+            self._draw_header()
+            return
+        if queue.sort_column is None:
+            table.set_rows(list(rows))
         self._draw_header()
+        self.set_timer(0.001, lambda: self._scan_more(scan, found, rows, now))
+
+    def _scan_more(self, scan: int, found: Iterator[QueueRow], rows: list[QueueRow],
+                   now: datetime) -> None:
+        if scan != self._scan:
+            return  # the filter changed again; this scan is stale
+        started = time.perf_counter()
+        for row in found:
+            rows.append(row)
+            if time.perf_counter() - started > FRAME_BUDGET:
+                self.set_timer(0.001, lambda: self._scan_more(scan, found, rows, now))
+                return
+        queue = self.backend.queue
+        self.table.set_rows(queue.finish_view(self.tab, self.filter, now, rows))
 
     def refresh_counts(self) -> None:
         counts = self.backend.queue.counts(self.backend.now())
@@ -122,7 +164,8 @@ class QueueScreen(GatedScreen):
             tab.label = self._tab_label(tab_id, count)
 
     def show_status(self, extra: str = "") -> None:
-        self.query_one(StatusBar).show(self.backend.sync_status(), extra)
+        if self.is_mounted:  # sync may report before the screen has composed
+            self.query_one(StatusBar).show(self.backend.sync_status(), extra)
 
     def _tick(self) -> None:
         moved = self.backend.queue.tick(self.backend.now())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -176,19 +176,28 @@ class QueueState:
             return base
         return lambda r: (r.kind, r.status) not in DONE_PAIRS and base(r)
 
-    def view(self, tab: str, flt: Filter, now: datetime) -> list[QueueRow]:
+    def iter_view(self, tab: str, flt: Filter, now: datetime) -> Iterator[QueueRow]:
+        """The tab's rows matching `flt`, in order, lazily: a screen can show the
+        first page before the whole queue has been walked."""
         last = self._last
         if last and last[0] == tab and last[2] == self.version and flt.narrows(last[1]):
-            source = last[3]
+            source: Iterable[QueueRow] = last[3]
         else:
-            source = self.ordered()
+            source = (self.rows[k[-1]] for k in self._keys)
         keep = self.predicate(tab, flt, now)
-        rows = [r for r in source if keep(r)]
+        return (r for r in source if keep(r))
+
+    def finish_view(self, tab: str, flt: Filter, now: datetime,
+                    rows: list[QueueRow]) -> list[QueueRow]:
+        """Remember a complete result (to narrow from) and apply a column sort."""
         self._last = (tab, flt, self.version, rows)
         if self.sort_column:
             rows = sorted(rows, key=self._column_key(self.sort_column, now),
                           reverse=self.sort_reverse)
         return rows
+
+    def view(self, tab: str, flt: Filter, now: datetime) -> list[QueueRow]:
+        return self.finish_view(tab, flt, now, list(self.iter_view(tab, flt, now)))
 
     def counts(self, now: datetime) -> dict[str, int]:
         rows = list(self.rows.values())
