@@ -17,6 +17,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from csq.api import LiveMetrics
 from csq.config import Login, UiConfig
 from csq.domain.actions import ACTION_NAMES, parse_action
 from csq.domain.engine import Actor, Context, allowed_verbs, apply_action, new_item
@@ -24,10 +25,18 @@ from csq.domain.errors import DomainError
 from csq.domain.records import Customer, Item, ItemDraft
 from csq.domain.roles import Role, is_lead, is_read_only, may
 from csq.domain.sla import DEFAULT_POLICY, SlaPolicy
-from csq.i18n import set_lang, t
+from csq.i18n import label, relabel, set_lang, t
 from csq.state.queue import DEFAULT_TABS, QueueState, Tab
 from csq.store import Cache, Op, Profile
-from csq.sync import Changed, OpsSettled, PresenceSeen, StatusChanged, SyncEngine, SyncError
+from csq.sync import (
+    Changed,
+    MetricsSeen,
+    OpsSettled,
+    PresenceSeen,
+    StatusChanged,
+    SyncEngine,
+    SyncError,
+)
 from csq.sync.status import SyncStatus
 
 
@@ -43,10 +52,13 @@ class CsqApp(App[int]):
 
     def __init__(self, login: Login, http: httpx.AsyncClient, ui: UiConfig, *,
                  profile: Profile | None = None, lang: str = "en",
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, wall: bool | None = None) -> None:
         set_lang(lang)
         super().__init__()
+        relabel(self)  # BINDINGS were written in the language current at import
         self.clock = clock or (lambda: datetime.now(UTC))
+        # Supervisors land on the wall; anyone may ask for it (`csq wall`).
+        self.start_on_wall = wall if wall is not None else login.role == Role.SUPERVISOR
         self.login = login
         self.actor = Actor(login.username, login.name or login.username, login.role)
         self.read_only = is_read_only(login.role)
@@ -80,9 +92,15 @@ class CsqApp(App[int]):
         self._load_all()
         self.engine.subscribe(self._on_sync)
         self.engine.refresh_counts()
-        from csq.screens.queue import QueueScreen
+        if self.start_on_wall:
+            from csq.screens.monitor import WallScreen
 
-        self.push_screen(QueueScreen())
+            self.engine.want_metrics = True
+            self.push_screen(WallScreen())
+        else:
+            from csq.screens.queue import QueueScreen
+
+            self.push_screen(QueueScreen())
         self.run_worker(self.engine.run(), name="sync", group="sync", exit_on_error=False)
 
     async def on_unmount(self) -> None:
@@ -93,6 +111,8 @@ class CsqApp(App[int]):
 
     def _load_all(self) -> None:
         snap = self.cache.snapshot()
+        if self.engine.status.synced_at is None:  # "cached 3 min ago", not "never"
+            self.engine.status = self.engine.status.with_(synced_at=snap.synced_at)
         overrides = self.engine.view_overrides()
         docs = [overrides[i].model_dump(mode="json") if i in overrides else d
                 for i, d in snap.items.items()]
@@ -111,6 +131,12 @@ class CsqApp(App[int]):
                 self.set_timer(0.05, self._apply_changes)
         elif isinstance(event, StatusChanged):
             self._each_screen("show_status")
+        elif isinstance(event, MetricsSeen):
+            from csq.screens.monitor import WallScreen
+
+            for s in self.screen_stack:
+                if isinstance(s, WallScreen):
+                    s.show_metrics(event.metrics)
         elif isinstance(event, PresenceSeen):
             self._apply_presence()
         elif isinstance(event, OpsSettled):
@@ -202,6 +228,9 @@ class CsqApp(App[int]):
 
     def sync_status(self) -> SyncStatus:
         return self.engine.status
+
+    def metrics(self) -> LiveMetrics | None:
+        return self.engine.metrics
 
     def problems(self) -> list[Op]:
         return [o for o in self.engine.outbox.all() if o.state != "pending"]
@@ -311,7 +340,7 @@ class CsqApp(App[int]):
             action = binding.action.split("(")[0]
             if screen.check_action(action, ()) is False:
                 continue
-            yield SystemCommand(binding.description, f"{binding.key}: {binding.action}",
+            yield SystemCommand(label(binding.description), f"{binding.key}: {binding.action}",
                                 _runner(screen, binding.action))
 
 
@@ -321,6 +350,3 @@ def _runner(screen: Screen[Any], action: str) -> Any:
 
     return run
 
-
-def is_supervisor(role: Role) -> bool:
-    return role == Role.SUPERVISOR

@@ -94,9 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=_port, default=0)
     demo.set_defaults(run=_cmd_demo)
 
-    from csq.commands import account, act, queue, state
+    from csq.commands import account, act, queue, state, tui
 
-    for module in (account, queue, act, state):
+    for module in (account, queue, act, state, tui):
         module.register(sub)
     return parser
 

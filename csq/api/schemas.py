@@ -97,6 +97,8 @@ class LiveMetrics(_Wire):
     callbacks_due_today: int
     callbacks_overdue: int
     satisfaction_today: float | None
+    depth_history: list[float] = Field(
+        default_factory=list, description="items waiting, one point per 5 minutes, oldest first")
 
 
 class Problem(_Wire):

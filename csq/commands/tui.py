@@ -15,10 +15,15 @@ def run_app(args: argparse.Namespace) -> int:
         ui = load_ui_config()
     except ConfigError as exc:
         raise CommandError(str(exc), 2) from None
-    return open_app(login, ui, getattr(args, "lang", None))
+    return open_app(login, ui, getattr(args, "lang", None), wall=getattr(args, "wall", None))
 
 
-def open_app(login: object, ui: object, lang: str | None) -> int:
+def register(sub: argparse._SubParsersAction) -> None:
+    wall = sub.add_parser("wall", help="the live monitoring wall (read-only for supervisors)")
+    wall.set_defaults(run=run_app, wall=True)
+
+
+def open_app(login: object, ui: object, lang: str | None, *, wall: bool | None = None) -> int:
     from csq.app import CsqApp
     from csq.config import Login, UiConfig
     from csq.i18n import detect
@@ -26,6 +31,6 @@ def open_app(login: object, ui: object, lang: str | None) -> int:
 
     assert isinstance(login, Login) and isinstance(ui, UiConfig)
     app = CsqApp(login, make_http(login.server, login.token), ui,
-                 lang=detect(lang or ui.lang))
+                 lang=detect(lang or ui.lang), wall=wall)
     code = app.run()
     return int(code or 0)

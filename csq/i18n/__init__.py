@@ -35,3 +35,33 @@ def lang() -> str:
 def t(key: str, **values: object) -> str:
     text = _TABLES[_current].get(key) or EN.get(key) or key
     return text.format(**values) if values else text
+
+
+_LABEL_PREFIXES = ("key.", "modal.", "conflicts.")
+_LABEL_KEYS: dict[str, str] = {
+    text: key for table in (EN, ZH) for key, text in table.items()
+    if key.startswith(_LABEL_PREFIXES)
+}
+
+
+def label(text: str) -> str:
+    """A binding's description, in the current language."""
+    key = _LABEL_KEYS.get(text)
+    return t(key) if key else text
+
+
+def relabel(node: object) -> None:
+    """Show a node's key bindings in the current language.
+
+    Binding descriptions are written when a class is defined, in whatever
+    language was current then; call this from `__init__` (after Textual's) so
+    the Footer, the help screen and the palette speak the app's language.
+    """
+    from dataclasses import replace
+
+    bindings = getattr(node, "_bindings", None)
+    table = getattr(bindings, "key_to_bindings", None)
+    if not isinstance(table, dict):
+        return
+    for key, items in table.items():
+        table[key] = [replace(b, description=label(b.description)) for b in items]

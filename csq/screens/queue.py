@@ -57,10 +57,11 @@ class QueueScreen(GatedScreen):
     ] + [Binding(str(n), f"tab({n})", t("key.tab_n"), show=False, id=f"tab_{n}")
          for n in range(1, 7)]
 
-    def __init__(self) -> None:
+    def __init__(self, initial_filter: str = "") -> None:
         super().__init__()
         self.tab = "all"
-        self.filter = Filter()
+        self.initial_filter = initial_filter
+        self.filter = parse_filter(initial_filter) if initial_filter else Filter()
         self.paused = False
         self.unseen: set[int] = set()
         self._sort_index = -1
@@ -91,6 +92,10 @@ class QueueScreen(GatedScreen):
 
     def on_mount(self) -> None:
         self.table.focus()
+        if self.initial_filter:
+            box = self.query_one("#filter", Input)
+            box.value = self.initial_filter
+            box.add_class("-active")
         self.refresh_rows()
         self.refresh_counts()
         self.show_status()  # not blank until the first tick

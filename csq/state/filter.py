@@ -21,7 +21,8 @@ from csq.domain.text import normalise
 from csq.state.rows import CustomerInfo, QueueRow
 
 DONE_PAIRS = frozenset((k.value, s) for k, sts in DONE_STATUSES.items() for s in sts)
-KEYS = ("kind", "pri", "owner", "tier", "status", "sla", "due", "tag", "channel", "open")
+KEYS = ("kind", "pri", "owner", "tier", "status", "sla", "due", "tag", "channel", "open",
+        "escalated")
 ALIASES = {"priority": "pri", "k": "kind", "p": "pri", "o": "owner", "s": "status"}
 
 
@@ -49,6 +50,9 @@ def parse_filter(source: str) -> Filter:
     terms: list[tuple[str, frozenset[str]]] = []
     for word in source.split():
         key, sep, value = word.partition(":")
+        if word.lower() == "escalated":
+            terms.append(("escalated", frozenset({"yes"})))
+            continue
         if sep and key.lower() in (*KEYS, *ALIASES):
             key = ALIASES.get(key.lower(), key.lower())
             values = frozenset(v.lower() for v in value.split(",") if v)
@@ -118,14 +122,23 @@ def _term(key: str, values: frozenset[str], *, me: str, customers: dict[int, Cus
         return lambda r: sla_state(r, now, policy) in states
     if key == "due":
         today = now.astimezone(zone).date()
-        if "overdue" in values:
-            return lambda r: r.due_at is not None and r.due_at < now \
-                and (r.kind, r.status) not in DONE_PAIRS
-        return lambda r: r.due_at is not None and r.due_at.astimezone(zone).date() == today
+        want_today, want_overdue = "today" in values, "overdue" in values
+
+        def due(r: QueueRow) -> bool:  # due:today,overdue is either, as commas are elsewhere
+            if r.due_at is None:
+                return False
+            if want_overdue and r.due_at < now and (r.kind, r.status) not in DONE_PAIRS:
+                return True
+            return want_today and r.due_at.astimezone(zone).date() == today
+
+        return due
     if key == "tag":
         return lambda r: bool(values & {t.lower() for t in r.tags})
     if key == "channel":
         return lambda r: r.channel in values
+    if key == "escalated":
+        want = "no" not in values
+        return lambda r: r.escalated == want
     if key == "open":
         want_open = "no" not in values and "false" not in values
         return lambda r: ((r.kind, r.status) in DONE_PAIRS) != want_open

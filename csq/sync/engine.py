@@ -23,7 +23,7 @@ import httpx
 import orjson
 from httpx_sse import aconnect_sse
 
-from csq.api import PresenceEvent
+from csq.api import LiveMetrics, PresenceEvent
 from csq.domain.actions import parse_action
 from csq.domain.engine import Actor, Context, apply_action, new_item
 from csq.domain.records import Customer, Item, ItemDraft
@@ -63,7 +63,12 @@ class OpsSettled:
     report: FlushReport
 
 
-SyncEvent = Changed | StatusChanged | PresenceSeen | OpsSettled
+@dataclass(frozen=True)
+class MetricsSeen:
+    metrics: LiveMetrics
+
+
+SyncEvent = Changed | StatusChanged | PresenceSeen | OpsSettled | MetricsSeen
 Listener = Callable[[SyncEvent], None]
 
 
@@ -86,6 +91,9 @@ class SyncEngine:
         self._kick = asyncio.Event()
         self._viewing: tuple[int, str] | None = None
         self._outbox_mtime = 0.0
+        self.metrics: LiveMetrics | None = None
+        self.want_metrics = False  # the wall turns this on
+        self._metrics_at = 0.0
 
     # -- events --------------------------------------------------------------------------
 
@@ -217,6 +225,7 @@ class SyncEngine:
         backoff = Backoff()
         flusher = asyncio.create_task(self._flush_loop())
         presence = asyncio.create_task(self._presence_loop())
+        metrics = asyncio.create_task(self._metrics_loop())
         try:
             while True:
                 try:
@@ -231,7 +240,7 @@ class SyncEngine:
                     self._set_status(connection="offline", error=str(exc))
                     await asyncio.sleep(backoff.next_delay())
         finally:
-            for task in (flusher, presence):
+            for task in (flusher, presence, metrics):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -264,6 +273,8 @@ class SyncEngine:
             self._set_status(synced_at=datetime.now(UTC))
             self._emit(Changed(frozenset(i["id"] for i in items),
                                frozenset(c["id"] for c in customers)))
+        elif name == "metrics":
+            self._take_metrics(LiveMetrics.model_validate_json(data))
         elif name == "presence":
             event = PresenceEvent.model_validate_json(data)
             key = (event.user, event.item_id)
@@ -300,6 +311,24 @@ class SyncEngine:
         changed = mtime != self._outbox_mtime
         self._outbox_mtime = mtime
         return changed
+
+    # -- the wall's figures -------------------------------------------------------------
+
+    def _take_metrics(self, metrics: LiveMetrics) -> None:
+        self.metrics = metrics
+        self._metrics_at = asyncio.get_running_loop().time()
+        self._emit(MetricsSeen(metrics))
+
+    async def _metrics_loop(self) -> None:
+        """Figures come pushed on the stream; this only fills the gaps (first
+        paint, a server that pushes none, a quiet minute)."""
+        while True:
+            loop = asyncio.get_running_loop()
+            if self.want_metrics and self.status.connection == "live" \
+                    and loop.time() - self._metrics_at > 5.0:
+                with contextlib.suppress(SyncError, httpx.HTTPError, ValueError):
+                    self._take_metrics(LiveMetrics.model_validate(await self.api.metrics()))
+            await asyncio.sleep(1.0)
 
     # -- presence ----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from filelock import FileLock, Timeout
 
 from csq.domain.actions import needs_if_match
 from csq.store.cache import Cache
+from csq.store.files import FILE_MODE
 from csq.store.outbox import Op, Outbox
 from csq.sync.client import ApiClient
 from csq.sync.errors import Refused, Stale, Unauthorized
@@ -39,7 +40,7 @@ class Sender:
         self.outbox = outbox
         self.api = api
         self.cache = cache
-        self.lock = FileLock(str(lock_path))
+        self.lock = FileLock(str(lock_path), mode=FILE_MODE)
 
     async def flush(self) -> FlushReport:
         """Send what can be sent. Raises Unreachable/BadResponse when the link is down."""
@@ -110,7 +111,11 @@ class Sender:
         records = [result.item.model_dump(mode="json")]
         records += [c.model_dump(mode="json") for c in result.created]
         self._keep(records)
-        self.outbox.acknowledged(op, op.base_version, result.item.version)
+        # Later ops of this item were built on base_version; they may move onto the
+        # answer's version only if the server checked If-Match. A note or reply is
+        # applied on whatever version is current, so its answer can carry other
+        # agents' changes, which those ops must meet as a conflict, not step over.
+        self.outbox.acknowledged(op, version, result.item.version)
         return records
 
     def _keep(self, items: list[dict[str, Any]]) -> None:
