@@ -75,6 +75,8 @@ class CsqApp(App[int]):
         self._customers_changed: set[int] = set()
         self._flush_scheduled = False
         self._pending_ids: set[int] = set()
+        self._watching = False  # True once the first sync has reached live
+        self._fresh: set[int] = set()
         self._last_counts = 0.0
         if ui.keys:
             self.set_keymap(ui.keys)
@@ -124,12 +126,16 @@ class CsqApp(App[int]):
 
     def _on_sync(self, event: object) -> None:
         if isinstance(event, Changed):
+            if self._watching:  # "new": arrived while the agent watches, not the first sync
+                self._fresh |= {i for i in event.item_ids if i not in self.queue.rows}
             self._changed |= event.item_ids
             self._customers_changed |= event.customer_ids
             if not self._flush_scheduled:
                 self._flush_scheduled = True
                 self.set_timer(0.05, self._apply_changes)
         elif isinstance(event, StatusChanged):
+            if event.status.connection == "live":
+                self._watching = True
             self._each_screen("show_status")
         elif isinstance(event, MetricsSeen):
             from csq.screens.monitor import WallScreen
@@ -154,6 +160,7 @@ class CsqApp(App[int]):
         customers, self._customers_changed = self._customers_changed, set()
         overrides = self.engine.view_overrides()
         touched = changed | set(overrides) | self._pending_ids
+        fresh, self._fresh = self._fresh, set()
         docs = []
         gone = []
         for item_id in touched:
@@ -176,7 +183,7 @@ class CsqApp(App[int]):
 
         for s in self.screen_stack:
             if isinstance(s, QueueScreen):
-                s.refresh_rows(changed - set(overrides))
+                s.refresh_rows(changed - set(overrides), fresh=fresh)
                 if self._counts_due():
                     s.refresh_counts()
             elif isinstance(s, DetailScreen) and s.item_id in touched:

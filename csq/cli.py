@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                       choices=["agent", "lead", "supervisor"])
     demo.add_argument("--simulate", type=_positive_float, default=1.0, metavar="RATE")
     demo.add_argument("--port", type=_port, default=0)
+    demo.add_argument("--no-app", action="store_true",
+                      help="only the server and the traffic (the default without a terminal)")
     demo.set_defaults(run=_cmd_demo)
 
     from csq.commands import account, act, queue, state, tui
@@ -188,7 +190,9 @@ def _cmd_admin(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from csq.demo import run_demo
 
-    return run_demo(role=args.role, rate=args.simulate, port=args.port)
+    with_app = not args.no_app and sys.stdin.isatty() and sys.stdout.isatty()
+    return run_demo(role=args.role, rate=args.simulate, port=args.port, app=with_app,
+                    lang=args.lang)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -66,6 +66,7 @@ STRINGS: dict[str, str] = {
     "conflicts.yours": "Your action", "conflicts.theirs": "Server now",
     "conflicts.reapply": "Re-apply on the new version", "conflicts.discard": "Discard",
     "presence.viewing": "{who} is viewing", "presence.composing": "{who} is writing",
+    "sla.ok": "ok", "sla.at_risk": "at risk", "sla.breached": "breached", "sla.none": "",
     "wall.title": "Service wall",
     "wall.waiting": "Waiting", "wall.oldest": "Oldest", "wall.breached": "Breached",
     "wall.at_risk": "At risk", "wall.escalations": "Escalated", "wall.callbacks": "Callbacks",

@@ -62,6 +62,7 @@ STRINGS: dict[str, str] = {
     "conflicts.yours": "你的操作", "conflicts.theirs": "服务器当前",
     "conflicts.reapply": "在新版本上重做", "conflicts.discard": "放弃",
     "presence.viewing": "{who} 正在查看", "presence.composing": "{who} 正在撰写",
+    "sla.ok": "正常", "sla.at_risk": "将超时", "sla.breached": "已超时", "sla.none": "",
     "wall.title": "监控墙",
     "wall.waiting": "待处理", "wall.oldest": "最久等待", "wall.breached": "已超时",
     "wall.at_risk": "将超时", "wall.escalations": "重大投诉", "wall.callbacks": "回访",

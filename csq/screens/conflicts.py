@@ -73,7 +73,7 @@ class ConflictsScreen(GatedScreen):
         server = op.server_item or {}
         keys = ("version", "status", "owner", "priority", "department", "due_at", "promised_at")
         theirs.update(f"{t('conflicts.theirs')}\n" + "\n".join(
-            f"{k}: {neutralise(str(server.get(k)))}" for k in keys if k in server)
+            f"{k}: {neutralise(str(server.get(k) or '-'))}" for k in keys if k in server)
             if server else (op.error or ""))
 
     def action_resolve(self, reapply: bool) -> None:

@@ -25,7 +25,8 @@ from csq.domain.text import neutralise
 from csq.i18n import lang, t
 from csq.screens.forms import ActionForm, FormField
 from csq.screens.gate import GatedScreen
-from csq.widgets.status_bar import StatusBar
+from csq.widgets.cells import fit
+from csq.widgets.status_bar import StatusBar, who_label
 
 SATISFACTION = (("5 非常满意", "5"), ("4 满意", "4"), ("3 一般", "3"), ("2 不满意", "2"),
                 ("1 非常不满意", "1"))
@@ -92,13 +93,14 @@ class DetailScreen(GatedScreen):
             yield Static("", id="customer", markup=False)
             yield Static("", id="body", markup=False)
             yield Static("", id="timeline", markup=False)
-        yield StatusBar(f"{self.backend.actor.name} ({self.backend.actor.role})",
+        yield StatusBar(who_label(self.backend.actor.name, self.backend.actor.role),
                         self.backend.server, self.backend.read_only,
                         self.backend.now)
         yield Footer()
 
     def on_mount(self) -> None:
         self.refresh_item()
+        self.show_status()  # not blank until the first tick
         self.set_interval(1.0, self._tick)
         self.backend.request_presence(self.item_id, "viewing")
         self.query_one("#scroll").focus()
@@ -108,7 +110,12 @@ class DetailScreen(GatedScreen):
 
     def _tick(self) -> None:
         self._draw_head()
-        self.query_one(StatusBar).show(self.backend.sync_status())
+        self.show_status()
+
+    def show_status(self) -> None:
+        """The app calls this on every change of the sync status, as on the queue."""
+        if self.is_mounted:
+            self.query_one(StatusBar).show(self.backend.sync_status())
 
     def refresh_item(self) -> None:
         item = self.item
@@ -132,7 +139,7 @@ class DetailScreen(GatedScreen):
         category = CATEGORY_ZH.get(item.category, item.category) if lang() == "zh" \
             else item.category
         left = format_left(seconds_left(item, now))
-        state = sla_state(item, now, self.backend.policy).value
+        state = t(f"sla.{sla_state(item, now, self.backend.policy).value}")
         lines = [
             f"#{item.id} {kind} · {category} · {item.priority} · {_status(item.status)}"
             + (" · ESCALATED" if item.escalation else ""),
@@ -158,21 +165,23 @@ class DetailScreen(GatedScreen):
     def _customer_text(self, item: Item, customer: Customer | None) -> str:
         if customer is None:
             return t("detail.no_customer")
-        badges = " ".join(customer.badges())
+        badges = " · ".join(t(f"badge.{b}") for b in customer.badges())
         phone, email = customer.phone, customer.email
         if self.contact is not None:
             phone, email = self.contact
-        lines = [f"{t('detail.customer')}: {neutralise(customer.name)} · tier {customer.tier}"
+        lines = [f"{t('detail.customer')}: {neutralise(customer.name)} · "
+                 f"{t('detail.tier')} {customer.tier}"
                  + (f" · {badges}" if badges else ""),
                  f"{neutralise(phone or '-')} · {neutralise(email or '-')}"]
         if customer.special_care:
-            lines.append("special care: speak slowly and clearly")
+            lines.append(t("detail.special_care"))
         others = [r for r in self.backend.queue.rows.values()
                   if r.customer_id == customer.id and r.id != item.id
                   and r.status not in ("closed", "completed", "waived")]
         if others:
             lines.append(t("detail.other_items") + ": " + ", ".join(
-                f"#{r.id} {r.kind} {neutralise(r.subject)[:24]}" for r in others[:4]))
+                f"#{r.id} {t(f'kind.{r.kind}')} {fit(r.subject, 24).rstrip()}"
+                for r in others[:4]))  # cut at 24 cells, not 24 characters
         return "\n".join(lines)
 
     def _timeline_text(self, item: Item) -> str:
@@ -321,9 +330,9 @@ class DetailScreen(GatedScreen):
         item = self.item
         customer = self.backend.customer(item.customer_id) if item else None
         script = t("script.opening", agent=self.backend.actor.name,
-                   customer=customer.name[:1] if customer else "")
+                   customer=neutralise(customer.name)[:1] if customer else "")
         if customer and customer.special_care:
-            script += "\n(special care: speak slowly and clearly)"
+            script += f"\n({t('detail.special_care')})"
         return script
 
     def action_complete(self) -> None:

@@ -11,12 +11,12 @@ from typing import Any, Literal
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from csq.domain.when import TimeInputError, parse_when
-from csq.i18n import t
+from csq.i18n import relabel, t
 
 FieldKind = Literal["text", "long", "choice", "time", "int", "bool", "list"]
 
@@ -40,6 +40,7 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
     ActionForm { align: center middle; }
     ActionForm > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1; }
+    ActionForm #form-fields { height: auto; }
     ActionForm .title { text-style: bold; margin-bottom: 1; }
     ActionForm .intro { color: $text-muted; margin-bottom: 1; }
     ActionForm .error { color: ansi_bright_red; height: auto; }
@@ -57,6 +58,7 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
                  base: dict[str, Any] | None = None, validate: Validator | None = None,
                  now: Callable[[], datetime], zone: str) -> None:
         super().__init__()
+        relabel(self)
         self.form_title = title
         self.fields = fields
         self.intro = intro
@@ -66,15 +68,17 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
         self.zone = zone
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(id="form-box"):
             yield Static(self.form_title, classes="title", markup=False)
-            if self.intro:
-                yield Static(self.intro, classes="intro", markup=False)
-            for f in self.fields:
-                hint = f" ({t('time.hint')})" if f.kind == "time" else ""
-                if f.kind != "bool":
-                    yield Label(t(f.label) + hint + (" *" if f.required else ""))
-                yield self._widget(f)
+            # The fields scroll; the title, the error and the buttons stay in view at 80x24.
+            with VerticalScroll(id="form-fields", can_focus=False):
+                if self.intro:
+                    yield Static(self.intro, classes="intro", markup=False)
+                for f in self.fields:
+                    hint = f" ({t('time.hint')})" if f.kind == "time" else ""
+                    if f.kind != "bool":
+                        yield Label(t(f.label) + hint + (" *" if f.required else ""))
+                    yield self._widget(f)
             yield Static("", classes="error", id="form-error", markup=False)
             with Horizontal():
                 yield Button(t("modal.save") + " (ctrl+s)", variant="primary", id="save")
@@ -90,6 +94,21 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
         if f.kind == "bool":
             return Checkbox(t(f.label), value=f.default == "true", id=wid)
         return Input(f.default, id=wid)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        """Give the fields what the screen has left after the rest of the form."""
+        box, fields = self.query_one("#form-box"), self.query_one("#form-fields")
+        used = sum(w.outer_size.height + w.styles.margin.top + w.styles.margin.bottom
+                   for w in box.children if w is not fields and w.display)
+        room = self.size.height - box.styles.border.spacing.height - used
+        fields.styles.max_height = max(3, room)
+
+    def _show_error(self, text: str) -> None:
+        self.query_one("#form-error", Static).update(text)
+        self.call_after_refresh(self._fit)
 
     def on_input_submitted(self) -> None:
         self.action_save()
@@ -135,7 +154,6 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
         return raw
 
     def action_save(self) -> None:
-        error = self.query_one("#form-error", Static)
         payload = dict(self.base)
         try:
             for f in self.fields:
@@ -143,10 +161,10 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
                 if value is not None:
                     payload[f.name] = value
         except ValueError as exc:
-            error.update(str(exc))
+            self._show_error(str(exc))
             return
         problem = self.validate(payload) if self.validate else None
         if problem:
-            error.update(problem)
+            self._show_error(problem)
             return
         self.dismiss(payload)

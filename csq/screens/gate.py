@@ -8,6 +8,7 @@ from typing import cast
 
 from textual.screen import Screen
 
+from csq.i18n import relabel
 from csq.screens.backend import Backend
 
 # Binding action -> domain verb. Anything not here changes nothing.
@@ -22,6 +23,10 @@ MUTATING: dict[str, str] = {
 
 
 class GatedScreen(Screen[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        relabel(self)  # key labels in the app's language, whenever this module was imported
+
     @property
     def backend(self) -> Backend:
         return cast(Backend, self.app)

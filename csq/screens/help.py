@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from csq.i18n import t
+from csq.i18n import label, relabel, t
 
 FILTER_HELP = """/ then type: free text matches id, subject, body, customer (中文 too)
   kind:ticket,complaint,callback   pri:P1,P2   owner:me|none|NAME   tier:A
@@ -28,12 +28,15 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, under: Screen[object]) -> None:
         super().__init__()
+        relabel(self)
         self.under = under
 
     def compose(self) -> ComposeResult:
-        lines = [t("help.title"), ""]
+        rows: dict[str, list[str]] = {}  # what it does -> its keys (1..6 share one line)
         seen = set()
-        for node in [self.under, *self.under.focus_chain[:1]]:
+        # The screen's keys, then those of the widget that has the focus (the table's j/k).
+        focused = self.under.focused
+        for node in [self.under, *([focused] if focused is not None else [])]:
             for binding in getattr(node, "BINDINGS", []):
                 if not isinstance(binding, Binding) or binding.action in seen:
                     continue
@@ -41,10 +44,12 @@ class HelpScreen(ModalScreen[None]):
                 if not self.under.check_action(action, ()):
                     continue
                 seen.add(binding.action)
-                keys = self._keys(binding)
-                lines.append(f"  {keys:<18} {binding.description or action}")
-        lines += ["", "  ctrl+p / :        commands", "  q                 quit", "",
-                  t("help.filter"), FILTER_HELP]
+                rows.setdefault(label(binding.description) or action, []).append(
+                    self._keys(binding))
+        lines = [t("help.title"), ""]
+        lines += [f"  {','.join(keys):<18} {what}" for what, keys in rows.items()]
+        lines += ["", f"  {'ctrl+p / :':<18} {t('key.commands')}",
+                  f"  {'q':<18} {t('key.quit')}", "", t("help.filter"), FILTER_HELP]
         with VerticalScroll():
             yield Static("\n".join(lines), markup=False)
 

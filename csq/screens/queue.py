@@ -111,7 +111,8 @@ class QueueScreen(GatedScreen):
 
     # -- data ------------------------------------------------------------------------
 
-    def refresh_rows(self, changed: set[int] | None = None) -> None:
+    def refresh_rows(self, changed: set[int] | None = None,
+                     fresh: set[int] | None = None) -> None:
         """Re-read the view. While paused, only count what arrived.
 
         The first screenful is found within a frame's budget; a long scan (a
@@ -124,8 +125,8 @@ class QueueScreen(GatedScreen):
             return
         queue, now = self.backend.queue, self.backend.now()
         table = self.table
-        if changed:
-            table.new_ids |= {i for i in changed if i not in table.presence}
+        if fresh:
+            table.new_ids |= fresh
         self._scan += 1
         scan = self._scan
         found = queue.iter_view(self.tab, self.filter, now)

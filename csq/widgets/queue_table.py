@@ -19,9 +19,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from csq.domain.kinds import CHANNEL_ZH
 from csq.domain.lifecycle import STATUS_ZH
 from csq.domain.sla import SlaPolicy, SlaState, format_left, seconds_left, sla_state
-from csq.i18n import lang, t
+from csq.i18n import lang, relabel, t
 from csq.state.rows import CustomerInfo, QueueRow
 from csq.widgets.cells import fit
 
@@ -43,14 +44,15 @@ COLUMNS = (
     Column("id", "col.id", 5, right=True),
     Column("kind", "col.kind", 4),
     Column("pri", "col.pri", 2),
-    Column("customer", "col.customer", 12),
+    Column("customer", "col.customer", 11),
     Column("subject", "col.subject", 0),
     Column("status", "col.status", 10),
     Column("owner", "col.owner", 8, show_from=100),
     Column("channel", "col.channel", 5, show_from=120),
-    Column("sla", "col.sla", 6, right=True),
+    Column("sla", "col.sla", 7, right=True),
 )
 
+CHANNEL_LABEL_ZH = {str(k): v for k, v in CHANNEL_ZH.items()}
 KIND_SHORT = {"en": {"ticket": "TKT", "complaint": "CMP", "callback": "CB"},
               "zh": {"ticket": "工单", "complaint": "投诉", "callback": "回访"}}
 
@@ -63,8 +65,15 @@ def layout(width: int) -> list[tuple[Column, int]]:
     return [(c, c.width or flex) for c in shown]
 
 
+STATUS_SHORT = {"pending_customer": "wait cust", "in_progress": "in prog",
+                "callback_pending": "cb pending"}
+
+
 def status_label(status: str) -> str:
-    return STATUS_ZH.get(status, status) if lang() == "zh" else status.replace("_", " ")
+    """Fits the 10-cell column: the handbooks' words in Chinese, short English."""
+    if lang() == "zh":
+        return STATUS_ZH.get(status, status)
+    return STATUS_SHORT.get(status, status.replace("_", " "))
 
 
 class QueueTable(ScrollView, can_focus=True):
@@ -86,12 +95,12 @@ class QueueTable(ScrollView, can_focus=True):
     QueueTable > .queue-table--done { color: ansi_bright_black; }
     """
     BINDINGS = [
-        Binding("j,down", "cursor(1)", "Down", show=False, id="cursor_down"),
-        Binding("k,up", "cursor(-1)", "Up", show=False, id="cursor_up"),
-        Binding("g,home", "jump(0)", "Top", show=False, id="top"),
-        Binding("G,end", "jump(-1)", "Bottom", show=False, id="bottom"),
-        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, id="page_down"),
-        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False, id="page_up"),
+        Binding("j,down", "cursor(1)", t("key.down"), show=False, id="cursor_down"),
+        Binding("k,up", "cursor(-1)", t("key.up"), show=False, id="cursor_up"),
+        Binding("g,home", "jump(0)", t("key.top"), show=False, id="top"),
+        Binding("G,end", "jump(-1)", t("key.bottom"), show=False, id="bottom"),
+        Binding("pagedown,ctrl+f", "page(1)", t("key.page_down"), show=False, id="page_down"),
+        Binding("pageup,ctrl+b", "page(-1)", t("key.page_up"), show=False, id="page_up"),
         Binding("enter", "select", t("key.open"), id="open"),
     ]
 
@@ -108,6 +117,7 @@ class QueueTable(ScrollView, can_focus=True):
     def __init__(self, policy: SlaPolicy, customers: dict[int, CustomerInfo],
                  clock: Callable[[], datetime] | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        relabel(self)
         self.policy = policy
         self.customers = customers
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -274,7 +284,8 @@ class QueueTable(ScrollView, can_focus=True):
         if key == "owner":
             return row.owner or "-", None
         if key == "channel":
-            return row.channel, None
+            return CHANNEL_LABEL_ZH.get(row.channel, row.channel) if lang() == "zh" \
+                else row.channel, None
         if key == "sla":
             text = format_left(seconds_left(row, now))
             self._clock_text[row.id] = text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from csq.screens.detail import DetailScreen
+from csq.screens.monitor import WallScreen
 from csq.screens.queue import QueueScreen
 from csq.widgets.queue_table import QueueTable
 from tests.app.conftest import make_app, wait_for
@@ -59,6 +60,9 @@ async def test_supervisor_sees_no_mutating_binding(server: LiveServer, tmp_path:
     await server.api.item("bob")
     app = make_app(server, "sue", tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, WallScreen)  # supervisors land on the wall
+        await wait_for(pilot, lambda: bool(app.queue.rows))
+        await pilot.press("l")  # drill down into the queue
         table = app.screen.query_one(QueueTable)
         await wait_for(pilot, lambda: bool(table.rows))
         shown = {b.binding.action for b in app.active_bindings.values()}
