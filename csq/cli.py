@@ -3,7 +3,7 @@ module that does it. Imports are lazy so `csq --help` and the TUI start fast.
 
 Exit codes: 0 done; 1 failed (server unreachable, refused, conflict); 2 bad
 usage or bad input (arguments, config); 3 data problem needing a person
-(corrupt outbox); 130 interrupted.
+(corrupt outbox, unwritable data directory); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DATA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 EPILOG = """exit codes: 0 ok · 1 failed (unreachable, refused, conflict) · 2 bad usage
-or input · 3 local data needs attention (corrupt outbox) · 130 interrupted"""
+or input · 3 local data needs attention (corrupt outbox, unwritable data directory)
+· 130 interrupted"""
 
 
 class UsageError(Exception):

@@ -47,7 +47,8 @@ def create_app(settings: ServerSettings, *,
         async with sessions() as session:
             hub.advance(await repo.head_seq(session))
         await service.purge_idempotency()
-        tasks = []
+        tasks = app.state.background_tasks
+        tasks.append(asyncio.create_task(app.state.metrics.publish()))
         if not is_sqlite(settings.db):
             await _listen(hub, settings.db)
             tasks.append(asyncio.create_task(_follow_head(hub, sessions)))
@@ -67,6 +68,9 @@ def create_app(settings: ServerSettings, *,
     app.state.engine = engine
     app.state.hub = hub
     app.state.service = service
+    # Cancelled and awaited at shutdown, before the database closes; a `serve`
+    # after_start hook (the demo's simulator) adds its own tasks here.
+    app.state.background_tasks = []
     app.state.throttle = LoginThrottle()
     app.state.metrics = LiveMetricsCache(sessions, hub, policy)
     problems.install(app)
@@ -84,13 +88,20 @@ def create_app(settings: ServerSettings, *,
 async def _listen(hub: Hub, url: str) -> None:
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
     await hub.listen(dsn)
-    listener = hub._listener
     one_at_a_time = asyncio.Lock()  # an asyncpg connection runs one query at a time
 
     async def publish(event: PresenceEvent) -> None:
+        """Best effort, like presence itself: while the link is down (back within a
+        second, see _follow_head) other replicas miss a blip, nobody gets a 500."""
         async with one_at_a_time:
-            await listener.execute("SELECT pg_notify('csq_presence', $1)",
-                                   event.model_dump_json())
+            listener = hub._listener
+            if listener is None or listener.is_closed():
+                return
+            try:
+                await listener.execute("SELECT pg_notify('csq_presence', $1)",
+                                       event.model_dump_json())
+            except Exception:
+                log.warning("could not share presence with other replicas", exc_info=True)
 
     hub.publish_presence = publish
 
@@ -101,6 +112,8 @@ async def _follow_head(hub: Hub, sessions: object) -> None:
     while True:
         await asyncio.sleep(1.0)
         try:
+            if await hub.relisten():
+                log.warning("the LISTEN link to the database was lost; listening again")
             async with sessions() as session:  # type: ignore[operator]
                 hub.advance(await repo.head_seq(session))
         except Exception:  # a restarting database must not end the loop

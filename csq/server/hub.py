@@ -25,10 +25,12 @@ PRESENCE_TTL = timedelta(seconds=30)
 PageReader = Callable[[int, int], Awaitable[ChangesPage]]
 
 
+Pushed = tuple[str, str]  # (SSE event name, JSON data): events that are not in the log
+
+
 @dataclass(eq=False)
 class Subscriber:
-    queue: asyncio.Queue[PresenceEvent | None] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=256))
+    queue: asyncio.Queue[Pushed] = field(default_factory=lambda: asyncio.Queue(maxsize=256))
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -42,8 +44,11 @@ class Hub:
         self.presence: dict[tuple[str, int], PresenceEvent] = {}
         self.last_seen: dict[str, datetime] = {}
         self._listener: Any = None
+        self._dsn: str | None = None  # where to LISTEN again if the link drops
         self.ending = False  # set when the server stops: every stream returns at once
         self.publish_presence: Callable[[PresenceEvent], Awaitable[None]] | None = None
+        self.head_moved = asyncio.Event()  # for the metrics publisher
+        self.latest_metrics: str | None = None  # sent to each stream as it opens
 
     # -- changes -------------------------------------------------------------------
 
@@ -51,6 +56,7 @@ class Hub:
         if seq <= self.head:
             return
         self.head = seq
+        self.head_moved.set()
         for sub in self._subs:
             sub.wake.set()
 
@@ -110,9 +116,15 @@ class Hub:
             self.presence.pop(key, None)
         else:
             self.presence[key] = event
+        self.push("presence", event.model_dump_json())
+
+    def push(self, name: str, data: str) -> None:
+        """Send an event that is not in the log (presence, metrics) to every stream."""
+        if name == "metrics":
+            self.latest_metrics = data
         for sub in self._subs:
             with contextlib.suppress(asyncio.QueueFull):  # a slow stream misses a blip
-                sub.queue.put_nowait(event)
+                sub.queue.put_nowait((name, data))
             sub.wake.set()
 
     def current_presence(self) -> list[PresenceEvent]:
@@ -124,14 +136,18 @@ class Hub:
     # -- PostgreSQL LISTEN/NOTIFY --------------------------------------------------------
 
     async def listen(self, dsn: str) -> None:
-        """Hear other replicas' commits and presence. Reconnects if the link drops."""
+        """Hear other replicas' commits and presence (`relisten` reopens a lost link)."""
         import asyncpg
+
+        self._dsn = dsn
 
         def on_change(_c: Any, _pid: int, _channel: str, payload: str) -> None:
             with contextlib.suppress(ValueError):
                 self.advance(int(payload))
 
-        def on_presence(_c: Any, _pid: int, _channel: str, payload: str) -> None:
+        def on_presence(c: Any, pid: int, _channel: str, payload: str) -> None:
+            if pid == c.get_server_pid():
+                return  # our own publication: shown here already when it was posted
             with contextlib.suppress(ValueError):
                 self.show_presence(PresenceEvent.model_validate_json(payload))
 
@@ -139,6 +155,16 @@ class Hub:
         await conn.add_listener("csq_changes", on_change)
         await conn.add_listener("csq_presence", on_presence)
         self._listener = conn
+
+    async def relisten(self) -> bool:
+        """Open a new LISTEN link if the database dropped ours (restart, failover, an
+        idle-connection killer). The app calls this every second; True if it did."""
+        if self._dsn is None or self.ending or (self._listener is not None
+                                                and not self._listener.is_closed()):
+            return False
+        self._listener = None
+        await self.listen(self._dsn)
+        return True
 
     async def close(self) -> None:
         self.ending = True

@@ -8,7 +8,10 @@ polling or streaming cost one query.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
+from collections import deque
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -23,12 +26,16 @@ from csq.domain.sla import SlaPolicy, SlaState, sla_state
 from csq.server import models
 from csq.server.hub import Hub
 
+log = logging.getLogger("csq.server.metrics")
+SAMPLE_EVERY = 300.0  # seconds between points of the depth chart
+
 
 def _done_pairs() -> list[tuple[str, str]]:
     return [(k.value, s) for k, statuses in DONE_STATUSES.items() for s in statuses]
 
 
-async def compute(session: AsyncSession, hub: Hub, policy: SlaPolicy) -> LiveMetrics:
+async def compute(session: AsyncSession, hub: Hub, policy: SlaPolicy,
+                  depth_history: list[float] | None = None) -> LiveMetrics:
     now = datetime.now(UTC)
     docs = (await session.execute(select(models.Item.doc).where(
         models.Item.status.notin_(["closed", "completed", "waived"])))).scalars().all()
@@ -71,7 +78,8 @@ async def compute(session: AsyncSession, hub: Hub, policy: SlaPolicy) -> LiveMet
         breached=breached, at_risk=at_risk, escalations_open=escalations,
         agents=sorted(agents, key=lambda a: (-a.open_items, a.username)),
         callbacks_due_today=due_today, callbacks_overdue=overdue_callbacks,
-        satisfaction_today=round(sum(values) / len(values), 2) if values else None)
+        satisfaction_today=round(sum(values) / len(values), 2) if values else None,
+        depth_history=list(depth_history or []))
 
 
 class LiveMetricsCache:
@@ -85,6 +93,8 @@ class LiveMetricsCache:
         self._at = 0.0
         self._lock = asyncio.Lock()
         self.computed = 0  # how many times the figures were really computed
+        self.depth: deque[float] = deque(maxlen=72)  # six hours of five-minute samples
+        self._sampled_at = 0.0
 
     async def get(self) -> LiveMetrics:
         async with self._lock:
@@ -92,7 +102,31 @@ class LiveMetricsCache:
             if self._value is not None and self._value.seq == self.hub.head and fresh:
                 return self._value
             async with self.sessions() as session:
-                self._value = await compute(session, self.hub, self.policy)
+                self._value = await compute(session, self.hub, self.policy, list(self.depth))
             self._at = time.monotonic()
             self.computed += 1
+            if self._at - self._sampled_at >= SAMPLE_EVERY or not self.depth:
+                self.depth.append(float(sum(self._value.waiting_by_kind.values())))
+                self._sampled_at = self._at
             return self._value
+
+    async def publish(self) -> None:
+        """Push the figures on every stream when they change: computed once for
+        all walls, at most once a second, and at least every five seconds while
+        anyone listens (SLA clocks move without writes)."""
+        last = None
+        while True:
+            self.hub.head_moved.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.hub.head_moved.wait(), timeout=5.0)
+            if self.hub.streams:
+                try:
+                    figures = await self.get()
+                except Exception:  # a database blip must not end the publisher
+                    log.warning("could not compute live metrics", exc_info=True)
+                else:
+                    body = figures.model_dump_json(exclude={"at"})
+                    if body != last:
+                        last = body
+                        self.hub.push("metrics", figures.model_dump_json())
+            await asyncio.sleep(1.0)

@@ -51,7 +51,10 @@ def _terminated(_sig: int, _frame: FrameType | None) -> None:
 
 def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say
+    # they are TCP. Without it every keep-alive request waits ~40 ms (Nagle and
+    # delayed ACK), as uvicorn's two writes per response meet the client's ACK timer.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(512)
@@ -72,6 +75,8 @@ async def serve(settings: ServerSettings, *, after_start: Hook | None = None,
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
                             timeout_graceful_shutdown=2)
     server = _Server(config, app)
+    url_host = f"[{host}]" if ":" in host else host
+    app.state.url = f"http://{url_host}:{port}"  # for after_start hooks (port 0 is resolved)
 
     async def started() -> None:
         while not server.started:
@@ -79,13 +84,20 @@ async def serve(settings: ServerSettings, *, after_start: Hook | None = None,
         if after_start is not None:
             await after_start(app)
         if announce:
-            url_host = f"[{host}]" if ":" in host else host
-            print(f"csq serve: listening on http://{url_host}:{port} (db {safe_url(settings.db)})",
+            print(f"csq serve: listening on {app.state.url} (db {safe_url(settings.db)})",
                   flush=True)
 
     task = asyncio.create_task(started())
+    serving = asyncio.ensure_future(server.serve(sockets=[sock]))
     try:
-        await server.serve(sockets=[sock])
+        await asyncio.shield(serving)
+    except asyncio.CancelledError:
+        # Cancelled by an in-process owner (`csq demo`): stop as on Ctrl-C, so the
+        # lifespan's shutdown runs and the database is closed before we return.
+        app.state.hub.end_streams()
+        server.should_exit = True
+        await serving
+        raise
     finally:
         task.cancel()
 

@@ -113,7 +113,7 @@ ESCALATE_REASONS: tuple[str, ...] = (
 ASSIGN_NOTES: tuple[str, ...] = (
     "请跟进,客户下午三点后方便接电话。",
     "你熟悉这个小区,交给你处理。",
-    "英文客户,请 Emily 跟进。",
+    "英文客户,请用英文跟进。",
     "交接班转办,详见中途意见。",
 )
 CALLBACK_NOTES: tuple[str, ...] = ("按客户约定时间回访。", "处理完成后回访确认。")

@@ -108,6 +108,7 @@ async def _customers(service: Service, clock: SettableClock, staff: Staff,
     lead = staff_lead(staff)
 
     async def work(session: AsyncSession, seq: int) -> None:
+        session.autoflush = False  # one flush at commit, not one per customer
         for persona in crowd:
             clock.now = now - timedelta(days=rng.uniform(30, 900))
             agent = rng.choice(AGENTS)
@@ -125,6 +126,7 @@ async def _customers(service: Service, clock: SettableClock, staff: Staff,
 async def _watch(session: AsyncSession, seq: int, staff: Staff, lead: str, key: str,
                  customer_id: int, at: datetime, clock: SettableClock) -> None:
     """A lead flags a customer with repeated claims (no service call for it exists yet)."""
+    await session.flush()
     customer = await repo.load_customer(session, customer_id)
     assert customer is not None
     clock.now = at

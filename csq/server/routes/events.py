@@ -25,10 +25,12 @@ router = APIRouter(prefix="/v1", tags=["sync"])
 
 def _cursor(after: int | None, last_event_id: str | None, head: int) -> int:
     if last_event_id is not None:
-        if not last_event_id.strip().isdigit():
+        text = last_event_id.strip()
+        # isascii: "²".isdigit() is true but int() refuses it
+        if not (text.isascii() and text.isdigit()) or int(text) > 2**62:
             raise ApiProblem(400, "bad-cursor", "Last-Event-ID must be a seq number",
                              field="Last-Event-ID")
-        return int(last_event_id)
+        return int(text)
     return head if after is None else after
 
 
@@ -54,6 +56,8 @@ async def _stream(hub: Hub, cursor: int, heartbeat: float, username: str) -> Asy
         yield f"retry: 2000\n: hello {username}, head {hub.head}\n\n"
         for event in hub.current_presence():
             yield f"event: presence\ndata: {event.model_dump_json()}\n\n"
+        if hub.latest_metrics is not None:
+            yield f"event: metrics\ndata: {hub.latest_metrics}\n\n"
         while not hub.ending:
             while cursor < hub.head:
                 page, text = await hub.batch(cursor)
@@ -63,9 +67,8 @@ async def _stream(hub: Hub, cursor: int, heartbeat: float, username: str) -> Asy
                     break  # the commit we were told of is not readable here yet
                 cursor = page.next
             while not sub.queue.empty():
-                seen = sub.queue.get_nowait()
-                if seen is not None:
-                    yield f"event: presence\ndata: {seen.model_dump_json()}\n\n"
+                name, data = sub.queue.get_nowait()
+                yield f"event: {name}\ndata: {data}\n\n"
             sub.wake.clear()
             if not sub.queue.empty():
                 continue
