@@ -125,6 +125,8 @@ class CsqApp(App[int]):
     # -- sync events -> screens ----------------------------------------------------------
 
     def _on_sync(self, event: object) -> None:
+        if not self.is_running:
+            return
         if isinstance(event, Changed):
             if self._watching:  # "new": arrived while the agent watches, not the first sync
                 self._fresh |= {i for i in event.item_ids if i not in self.queue.rows}
@@ -156,6 +158,8 @@ class CsqApp(App[int]):
     def _apply_changes(self) -> None:
         """Keyed diff: only the rows that changed are rebuilt; screens redraw once."""
         self._flush_scheduled = False
+        if not self.screen_stack or not self.is_running:
+            return  # the app is closing: nothing left to draw on
         changed, self._changed = self._changed, set()
         customers, self._customers_changed = self._customers_changed, set()
         overrides = self.engine.view_overrides()
@@ -177,7 +181,7 @@ class CsqApp(App[int]):
         self.queue.upsert(docs, pending=overrides)
         if gone:
             self.queue.remove(gone)
-        screen = self.screen
+        screen = self.screen_stack[-1]
         from csq.screens.detail import DetailScreen
         from csq.screens.queue import QueueScreen
 
@@ -320,7 +324,9 @@ class CsqApp(App[int]):
             except SyncError as exc:
                 self.notify(f"reveal: {exc}", severity="error")
                 return
-            self.screen.post_message(ContactRevealed(customer_id, details.phone, details.email))
+            if self.screen_stack:
+                self.screen_stack[-1].post_message(
+                    ContactRevealed(customer_id, details.phone, details.email))
 
         self.run_worker(reveal(), group="reveal")
 

@@ -55,23 +55,23 @@ class DetailScreen(GatedScreen):
     """
     BINDINGS = [
         Binding("escape,q", "back", t("key.back"), id="back"),
-        Binding("c", "claim", t("key.claim"), id="claim"),
-        Binding("r", "reply", t("key.reply"), id="reply"),
-        Binding("R", "template_reply", "Template", show=False, id="template_reply"),
-        Binding("E", "editor_reply", t("key.editor"), show=False, id="editor_reply"),
-        Binding("n", "note", t("key.note"), id="note"),
-        Binding("t", "transition", t("key.transition"), id="transition"),
-        Binding("a", "assign", t("key.assign"), id="assign"),
-        Binding("o", "route", t("key.route"), id="route"),
-        Binding("e", "escalate", t("key.escalate"), id="escalate"),
-        Binding("p", "promise", t("key.promise"), id="promise"),
-        Binding("b", "schedule", t("key.schedule"), id="schedule"),
-        Binding("d", "complete", t("key.complete"), id="complete"),
-        Binding("x", "attempt", t("key.attempt"), id="attempt"),
-        Binding("w", "waive", t("key.waive"), id="waive"),
-        Binding("T", "tag", t("key.tag"), show=False, id="tag_item"),
-        Binding("v", "reveal", t("key.reveal"), id="reveal"),
-        Binding("y", "copy_id", t("key.copy"), show=False, id="copy_item_id"),
+        Binding("c", "claim", t("key.claim"), priority=True, id="claim"),
+        Binding("r", "reply", t("key.reply"), priority=True, id="reply"),
+        Binding("R", "template_reply", "Template", show=False, priority=True, id="template_reply"),
+        Binding("E", "editor_reply", t("key.editor"), show=False, priority=True, id="editor_reply"),
+        Binding("n", "note", t("key.note"), priority=True, id="note"),
+        Binding("t", "transition", t("key.transition"), priority=True, id="transition"),
+        Binding("a", "assign", t("key.assign"), priority=True, id="assign"),
+        Binding("o", "route", t("key.route"), priority=True, id="route"),
+        Binding("e", "escalate", t("key.escalate"), priority=True, id="escalate"),
+        Binding("p", "promise", t("key.promise"), priority=True, id="promise"),
+        Binding("b", "schedule", t("key.schedule"), priority=True, id="schedule"),
+        Binding("d", "complete", t("key.complete"), priority=True, id="complete"),
+        Binding("x", "attempt", t("key.attempt"), priority=True, id="attempt"),
+        Binding("w", "waive", t("key.waive"), priority=True, id="waive"),
+        Binding("T", "tag", t("key.tag"), show=False, priority=True, id="tag_item"),
+        Binding("v", "reveal", t("key.reveal"), priority=True, id="reveal"),
+        Binding("y", "copy_id", t("key.copy"), show=False, priority=True, id="copy_item_id"),
     ]
 
     def __init__(self, item_id: int) -> None:
@@ -114,8 +114,8 @@ class DetailScreen(GatedScreen):
 
     def show_status(self) -> None:
         """The app calls this on every change of the sync status, as on the queue."""
-        if self.is_mounted:
-            self.query_one(StatusBar).show(self.backend.sync_status())
+        for bar in self.query(StatusBar):  # none yet if sync reports before compose
+            bar.show(self.backend.sync_status())
 
     def refresh_item(self) -> None:
         item = self.item

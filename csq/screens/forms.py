@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -109,6 +110,25 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
     def _show_error(self, text: str) -> None:
         self.query_one("#form-error", Static).update(text)
         self.call_after_refresh(self._fit)
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed before this form was mounted were routed to the screen,
+        not a field (a burst over SSH: `n` then the note). Keep them."""
+        if not event.is_printable or event.character is None:
+            return
+        target = self.focused
+        if not isinstance(target, Input | TextArea):
+            fields = list(self.query("Input, TextArea"))
+            if not fields:
+                return
+            target = fields[0]
+            self.set_focus(target)
+        if isinstance(target, Input):
+            target.insert_text_at_cursor(event.character)
+        elif isinstance(target, TextArea):
+            target.insert(event.character)
+        event.stop()
+        event.prevent_default()
 
     def on_input_submitted(self) -> None:
         self.action_save()

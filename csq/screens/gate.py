@@ -22,7 +22,22 @@ MUTATING: dict[str, str] = {
 }
 
 
+# Actions whose keys still work while a text field has focus.
+TYPING_SAFE = frozenset({"clear_filter", "back", "help", "quit", "command_palette"})
+
+
+def typing(screen: Screen[None]) -> bool:
+    """Is the user writing text (the filter box, a form field)?"""
+    from textual.widgets import Input, TextArea
+
+    return isinstance(screen.focused, Input | TextArea)
+
+
 class GatedScreen(Screen[None]):
+    """Screen keys are priority bindings: they run as the key arrives, so in a
+    burst of keys (a fast typist, a laggy SSH link) `/` moves focus before the
+    next key is routed. While the user is typing, they step aside."""
+
     def __init__(self) -> None:
         super().__init__()
         relabel(self)  # key labels in the app's language, whenever this module was imported
@@ -36,6 +51,8 @@ class GatedScreen(Screen[None]):
         return None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in TYPING_SAFE and typing(self):
+            return False
         verb = MUTATING.get(action)
         if verb is None:
             return True

@@ -32,8 +32,8 @@ TAB_KEYS = {"all": "tab.all", "mine": "tab.mine", "unassigned": "tab.unassigned"
 class QueueScreen(GatedScreen):
     DEFAULT_CSS = """
     QueueScreen Tabs { height: 2; }
-    QueueScreen #filter { display: none; height: 1; border: none; padding: 0 1; }
-    QueueScreen #filter.-active { display: block; }
+    QueueScreen #filter { height: 1; border: none; padding: 0 1; color: $text-muted; }
+    QueueScreen #filter:focus { color: $text; background: $boost; }
     QueueScreen #filter-error { display: none; color: ansi_bright_red; height: 1; }
     QueueScreen #filter-error.-shown { display: block; }
     QueueScreen #header { height: 1; text-style: bold; color: $text-muted; }
@@ -41,20 +41,21 @@ class QueueScreen(GatedScreen):
     QueueScreen #notice.-shown { display: block; }
     """
     BINDINGS: ClassVar[list[Any]] = [
-        Binding("slash", "filter", t("key.filter"), id="filter"),
+        Binding("slash", "filter", t("key.filter"), priority=True, id="filter"),
         Binding("escape", "clear_filter", t("key.back"), show=False, id="clear_filter"),
         Binding("tab", "next_tab(1)", t("key.next_tab"), show=False, id="next_tab"),
         Binding("shift+tab", "next_tab(-1)", t("key.prev_tab"), show=False, id="prev_tab"),
-        Binding("c", "claim", t("key.claim"), id="claim"),
-        Binding("a", "bulk_assign", t("key.assign"), id="assign"),
-        Binding("T", "bulk_tag", t("key.tag"), show=False, id="tag"),
-        Binding("space", "mark", t("key.mark"), id="mark"),
-        Binding("p", "pause", t("key.pause"), id="pause"),
-        Binding("n", "new_item", t("key.new"), id="new_item"),
-        Binding("s", "sort", t("key.sort"), show=False, id="sort"),
-        Binding("C", "conflicts", t("key.conflicts"), show=False, id="conflicts"),
-        Binding("y", "copy_id", t("key.copy"), show=False, id="copy_id"),
-    ] + [Binding(str(n), f"tab({n})", t("key.tab_n"), show=False, id=f"tab_{n}")
+        Binding("c", "claim", t("key.claim"), priority=True, id="claim"),
+        Binding("a", "bulk_assign", t("key.assign"), priority=True, id="assign"),
+        Binding("T", "bulk_tag", t("key.tag"), show=False, priority=True, id="tag"),
+        Binding("space", "mark", t("key.mark"), priority=True, id="mark"),
+        Binding("p", "pause", t("key.pause"), priority=True, id="pause"),
+        Binding("n", "new_item", t("key.new"), priority=True, id="new_item"),
+        Binding("s", "sort", t("key.sort"), show=False, priority=True, id="sort"),
+        Binding("C", "conflicts", t("key.conflicts"), show=False, priority=True, id="conflicts"),
+        Binding("y", "copy_id", t("key.copy"), show=False, priority=True, id="copy_id"),
+    ] + [Binding(str(n), f"tab({n})", t("key.tab_n"), show=False, priority=True,
+                  id=f"tab_{n}")
          for n in range(1, 7)]
 
     def __init__(self, initial_filter: str = "") -> None:
@@ -95,7 +96,6 @@ class QueueScreen(GatedScreen):
         if self.initial_filter:
             box = self.query_one("#filter", Input)
             box.value = self.initial_filter
-            box.add_class("-active")
         self.refresh_rows()
         self.refresh_counts()
         self.show_status()  # not blank until the first tick
@@ -170,8 +170,8 @@ class QueueScreen(GatedScreen):
             tab.label = self._tab_label(tab_id, count)
 
     def show_status(self, extra: str = "") -> None:
-        if self.is_mounted:  # sync may report before the screen has composed
-            self.query_one(StatusBar).show(self.backend.sync_status(), extra)
+        for bar in self.query(StatusBar):  # none yet if sync reports before compose
+            bar.show(self.backend.sync_status(), extra)
 
     def _tick(self) -> None:
         moved = self.backend.queue.tick(self.backend.now())
@@ -205,9 +205,9 @@ class QueueScreen(GatedScreen):
         tabs.action_next_tab() if step > 0 else tabs.action_previous_tab()
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.add_class("-active")
-        box.focus()
+        # The box is always on screen, so focus moves at once: keys typed right
+        # after `/` (a fast typist, a paste over SSH) land in it, not the table.
+        self.set_focus(self.query_one("#filter", Input))
 
     @on(Input.Changed, "#filter")
     def _filter_typed(self, event: Input.Changed) -> None:
@@ -234,7 +234,6 @@ class QueueScreen(GatedScreen):
             self.table.marked.clear()
             self.table.refresh()
             return
-        box.remove_class("-active")
         if box.value:
             box.value = ""
         self.table.focus()
