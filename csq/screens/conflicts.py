@@ -3,6 +3,7 @@ each re-applied on the new version or discarded by key."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from textual.app import ComposeResult
@@ -11,13 +12,29 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from csq.domain.lifecycle import STATUS_ZH
 from csq.domain.text import neutralise
-from csq.i18n import t
+from csq.i18n import lang, t
 from csq.screens.gate import GatedScreen
 
 
-def _summary(payload: dict[str, Any]) -> str:
-    return neutralise(", ".join(f"{k}={v}" for k, v in payload.items()))
+def _value(key: str, value: Any, zone: Any) -> str:
+    """As the rest of the app shows it: times in the centre's zone, statuses in words."""
+    if value is None or value == "":
+        return "-"
+    if key == "status":
+        text = str(value)
+        return STATUS_ZH.get(text, text) if lang() == "zh" else text.replace("_", " ")
+    if key == "at" or key.endswith("_at"):
+        try:
+            return f"{datetime.fromisoformat(str(value)).astimezone(zone):%m-%d %H:%M}"
+        except ValueError:
+            pass
+    return neutralise(str(value))
+
+
+def _summary(payload: dict[str, Any], zone: Any) -> str:
+    return ", ".join(f"{k}={_value(k, v, zone)}" for k, v in payload.items())
 
 
 class ConflictsScreen(GatedScreen):
@@ -69,12 +86,14 @@ class ConflictsScreen(GatedScreen):
             yours.update("")
             theirs.update("")
             return
-        yours.update(f"{t('conflicts.yours')} (v{op.base_version})\n{_summary(op.payload)}")
+        zone = self.backend.policy.quiet.zone
+        yours.update(f"{t('conflicts.yours')} (v{op.base_version})\n"
+                     f"{_summary(op.payload, zone)}")
         server = op.server_item or {}
         keys = ("version", "status", "owner", "priority", "department", "due_at", "promised_at")
         theirs.update(f"{t('conflicts.theirs')}\n" + "\n".join(
-            f"{k}: {neutralise(str(server.get(k) or '-'))}" for k in keys if k in server)
-            if server else (op.error or ""))
+            f"{k}: {_value(k, server.get(k), zone)}" for k in keys if k in server)
+            if server else neutralise(op.error or ""))
 
     def action_resolve(self, reapply: bool) -> None:
         option = self.query_one(OptionList).highlighted_option

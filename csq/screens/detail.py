@@ -78,13 +78,20 @@ class DetailScreen(GatedScreen):
         super().__init__()
         self.item_id = item_id
         self.contact: tuple[str | None, str | None] | None = None  # never cached
+        self._item: Item | None = None
+        self._loaded = False
 
     def verb_target(self) -> object:
         return self.item
 
     @property
     def item(self) -> Item | None:
-        return self.backend.item(self.item_id)
+        """The local view of the item, read once per change, not once per key
+        check: the footer asks about every binding on every refresh."""
+        if not self._loaded:
+            self._item = self.backend.item(self.item_id)
+            self._loaded = True
+        return self._item
 
     def compose(self) -> ComposeResult:
         yield Static("", id="head", markup=False)
@@ -118,6 +125,7 @@ class DetailScreen(GatedScreen):
             bar.show(self.backend.sync_status())
 
     def refresh_item(self) -> None:
+        self._loaded = False  # the app calls this when the item changed
         item = self.item
         if item is None:
             self.query_one("#head", Static).update(f"#{self.item_id}: not in the cache")
@@ -188,14 +196,16 @@ class DetailScreen(GatedScreen):
         zone = self.backend.policy.quiet.zone
         out = [t("detail.timeline")]
         for entry in item.timeline:
-            what: str = entry.type
+            what = t(f"entry.{entry.type}")  # the handbooks' words, not the wire's
             if entry.type == "transition":
                 src, dst = str(entry.data.get("from")), str(entry.data.get("to"))
                 what = f"{_status(src)} → {_status(dst)}"
             elif entry.type == "note":
-                what = f"note ({t('detail.internal')})"
-            elif entry.type == "assign":
-                what = f"assign → {entry.data.get('to')}"
+                what = f"{what} ({t('detail.internal')})"
+            elif entry.type in ("assign", "escalate"):
+                what = f"{what} → {neutralise(str(entry.data.get('to')))}"
+            elif entry.type == "route":
+                what = f"{what} → {neutralise(str(entry.data.get('department')))}"
             mark = f"  [{t('detail.pending')}]" if entry.seq == 0 else ""
             out.append(f"{entry.at.astimezone(zone):%m-%d %H:%M} "
                        f"{neutralise(entry.actor_name or entry.actor)}: {what}{mark}")

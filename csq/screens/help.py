@@ -11,11 +11,15 @@ from textual.widgets import Static
 
 from csq.i18n import label, relabel, t
 
+# Lines of at most 76 cells: the box is 80 wide at 80x24, and a wrapped line loses its indent.
 FILTER_HELP = """/ then type: free text matches id, subject, body, customer (中文 too)
   kind:ticket,complaint,callback   pri:P1,P2   owner:me|none|NAME   tier:A
-  status:open|new|...   sla:breached,at_risk   due:today|overdue   tag:X   channel:phone
-badges: V vip · M member 会员 · K key account 大客户 · S special care · W watch
-marks: * pending (not yet on the server) · @ another agent is on it · N new · + marked"""
+  status:open|new|...   sla:breached,at_risk   due:today|overdue
+  tag:X   channel:phone
+badges: V vip · M member 会员 · K key account 大客户
+        S special care · W watch
+marks:  * pending (not yet on the server) · @ another agent is on it
+        N new · + marked"""
 
 
 class HelpScreen(ModalScreen[None]):

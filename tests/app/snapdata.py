@@ -131,7 +131,10 @@ def write_profile(root: Path, username: str = "alice") -> Profile:
         docs = []
         for item in items:
             seq += 1
-            docs.append(item.model_copy(update={"seq": seq}).model_dump(mode="json"))
+            entries = tuple(e.model_copy(update={"seq": seq * 100 + n})
+                            for n, e in enumerate(item.timeline, 1))  # as the server numbers them
+            docs.append(item.model_copy(update={"seq": seq, "timeline": entries})
+                        .model_dump(mode="json"))
         cache.apply(docs, [c.model_dump(mode="json") for c in CUSTOMERS], seq)
         # Cache.apply stamps the wall clock; the snapshot needs the fixed one.
         assert cache.storage is not None
