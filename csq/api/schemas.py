@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from csq.domain.records import Customer, Item, Username
+from csq.domain.records import Customer, Item, RecordId, Username
 from csq.domain.roles import Role
 
 
@@ -62,11 +62,11 @@ class ActionResult(_Wire):
 
 
 class RevealRequest(_Wire):
-    item_id: int = Field(description="the item on whose behalf the details are needed")
+    item_id: RecordId = Field(description="the item on whose behalf the details are needed")
 
 
 class PresenceUpdate(_Wire):
-    item_id: int
+    item_id: RecordId
     state: Literal["viewing", "composing", "idle"]
 
 
@@ -99,6 +99,9 @@ class LiveMetrics(_Wire):
     satisfaction_today: float | None
     depth_history: list[float] = Field(
         default_factory=list, description="items waiting, one point per 5 minutes, oldest first")
+    handovers_unacknowledged: int = 0
+    quality_followups_overdue: int = Field(
+        0, description="open complaints about an agent whose lead follow-up is past due")
 
 
 class Problem(_Wire):

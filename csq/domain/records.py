@@ -32,6 +32,9 @@ Username = Annotated[str, StringConstraints(min_length=1, max_length=64,
                                             pattern=r"^[A-Za-z0-9_.@-]+$")]
 
 
+# A record id in a request: positive and within the database's 32-bit integer,
+# so an absurd number is a 422 naming the field, not an overflow deep inside.
+RecordId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Phone = Annotated[str, StringConstraints(max_length=40, pattern=r"^[0-9+() -]*$")]
 Email = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")]
 
@@ -151,6 +154,7 @@ class Item(Record):
     result: CallbackResult | None = None
     waive_reason: str | None = None
     customer_agreed_time: bool = False
+    about_agent: str | None = None  # 服务质量投诉: the agent this complaint is about
     timeline: tuple[TimelineEntry, ...] = ()
 
     def state_fields(self) -> dict[str, Any]:
@@ -166,11 +170,12 @@ class ItemDraft(Record):
     subject: ShortText
     body: Body = ""
     channel: Channel = Channel.PHONE
-    customer_id: int
+    customer_id: RecordId
     priority: Priority | None = None
     tags: tuple[Tag, ...] = ()
-    parent_id: int | None = None
+    parent_id: RecordId | None = None
     due_at: AwareDatetime | None = None
+    about_agent: Username | None = None  # a complaint about this agent (see domain.quality)
 
 
 class CustomerDraft(Record):
