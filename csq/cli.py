@@ -97,9 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only the server and the traffic (the default without a terminal)")
     demo.set_defaults(run=_cmd_demo)
 
-    from csq.commands import account, act, queue, state, tui
+    from csq.commands import account, act, queue, report, state, tui
 
-    for module in (account, queue, act, state, tui):
+    for module in (account, queue, act, state, tui, report):
         module.register(sub)
     return parser
 

@@ -9,9 +9,9 @@ import os
 import sys
 
 from csq.commands.output import note
-from csq.commands.session import CommandError
-from csq.config import Login, forget_login, load_login, login_path, save_login
-from csq.store import Outbox, Profile
+from csq.commands.session import CommandError, exit_code
+from csq.config import ConfigError, Login, forget_login, load_login, login_path, save_login
+from csq.store import Outbox, Profile, StoreError
 from csq.sync import ApiClient, SyncError, make_http
 
 
@@ -57,23 +57,35 @@ def run_login(args: argparse.Namespace) -> int:
         login = asyncio.run(go())
     except SyncError as exc:
         raise CommandError(f"login failed: {exc}") from None
-    save_login(login)
+    try:
+        save_login(login)
+    except StoreError as exc:
+        raise CommandError(f"login worked, but {exc}", exit_code(exc)) from None
     print(f"logged in to {server} as {login.username} ({login.role}); "
           f"token saved in {login_path()}")
     return 0
 
 
 def run_logout(args: argparse.Namespace) -> int:
-    login = load_login()
+    try:
+        login = load_login()
+    except ConfigError as exc:
+        raise CommandError(str(exc), 2) from None
     if login is None:
         note("not logged in")
         return 0
     profile = Profile.for_user(login.server, login.username)
     if args.purge:
-        pending = Outbox(profile.outbox_path).all() if profile.outbox_path.exists() else []
-        if pending and not args.force:
-            raise CommandError(f"{len(pending)} action(s) in the outbox have not reached the "
-                               "server; run `csq sync` first, or add --force to delete them")
+        if not args.force:
+            try:
+                pending = Outbox(profile.outbox_path).all()
+            except StoreError as exc:
+                raise CommandError(f"{exc} To delete it anyway: csq logout --purge --force",
+                                   exit_code(exc)) from None
+            if pending:
+                raise CommandError(f"{len(pending)} action(s) in the outbox have not reached "
+                                   "the server; run `csq sync` first, or add --force to "
+                                   "delete them")
         profile.purge()
     forget_login()
     print("logged out" + (f"; deleted {profile.root}" if args.purge else ""))

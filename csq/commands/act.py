@@ -18,10 +18,11 @@ from pydantic import ValidationError
 
 from csq.commands.output import note
 from csq.commands.session import CommandError, open_session
-from csq.domain.actions import ACTION_NAMES
+from csq.domain.actions import ACTION_NAMES, parse_action
 from csq.domain.errors import DomainError
+from csq.domain.records import Item
 from csq.domain.when import TimeInputError, parse_when
-from csq.sync import SyncError
+from csq.sync import SyncError, Unauthorized
 
 MAIN_FIELD = {
     "reply": "body", "note": "body", "transition": "to", "assign": "to", "route": "department",
@@ -79,10 +80,20 @@ def build_payload(action: str, args: list[str], zone: str) -> dict[str, Any]:
     return payload
 
 
+def first_error(exc: ValidationError, action: str) -> str:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"][1:]) or action
+    return f"{field}: {first['msg']}"
+
+
 def run_do(args: argparse.Namespace) -> int:
     async def go() -> int:
         async with open_session(sync=False) as session:
             payload = build_payload(args.action, args.args, session.login.timezone)
+            try:  # a bad argument is a usage error, whatever the item, before any lookup
+                parse_action(payload)
+            except ValidationError as exc:
+                raise CommandError(first_error(exc, args.action), 2) from None
             if session.cache.item(args.id) is None:
                 with contextlib.suppress(SyncError):
                     await session.engine.pull()
@@ -92,9 +103,7 @@ def run_do(args: argparse.Namespace) -> int:
             try:
                 op = session.engine.submit(args.id, payload)
             except ValidationError as exc:
-                first = exc.errors()[0]
-                field = ".".join(str(p) for p in first["loc"][1:]) or args.action
-                raise CommandError(f"{field}: {first['msg']}", 2) from None
+                raise CommandError(first_error(exc, args.action), 2) from None
             except DomainError as exc:
                 raise CommandError(f"refused: {exc.detail}", 1) from None
             try:
@@ -102,9 +111,11 @@ def run_do(args: argparse.Namespace) -> int:
                     await session.engine.pull()
                 report = await session.engine.flush()
             except SyncError as exc:
-                note(f"offline ({exc})")
                 print(f"queued: {args.action} on #{args.id} will be sent when the server "
                       f"is reachable ({session.engine.status.pending} pending)")
+                if isinstance(exc, Unauthorized):  # not offline: the login needs renewing
+                    raise CommandError(str(exc), 1) from None
+                note(f"offline ({exc})")
                 return 0
             if report.busy:
                 print(f"queued: {args.action} on #{args.id}; the running csq will send it")
@@ -112,10 +123,15 @@ def run_do(args: argparse.Namespace) -> int:
             if any(o.op_id == op.op_id for o in report.conflicts):
                 raise CommandError(f"conflict: #{args.id} was changed by someone else; "
                                    "see `csq conflicts`", 1)
-            failed = [o for o in session.engine.outbox.all() if o.op_id == op.op_id]
-            if failed:
-                raise CommandError(f"refused by the server: {failed[0].error}", 1)
-            item = session.engine.local_item(args.id)
+            left = session.engine.outbox.get(op.op_id)
+            if left is not None and left.state == "failed":
+                raise CommandError(f"refused by the server: {left.error}", 1)
+            if left is not None:  # kept back: an earlier action on the item is a conflict
+                print(f"queued: {args.action} on #{args.id}; it waits behind a conflict "
+                      "on this item")
+                raise CommandError("re-apply or discard that conflict: see `csq conflicts`", 1)
+            sent = report.results.get(op.op_id)  # the server's word, not a stale cache
+            item = Item.model_validate(sent) if sent else session.engine.local_item(args.id)
             if args.json and item is not None:
                 from csq.commands.output import print_json
 

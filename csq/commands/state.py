@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_sync(args: argparse.Namespace) -> int:
     async def go() -> int:
         async with open_session(sync=False) as session:
+            if session.unwritable is not None:
+                raise CommandError("cannot sync: this profile's files cannot be written "
+                                   "(see the warning above)", 3)
             if not session.cache.writable:
                 raise CommandError("another csq is syncing this profile right now; "
                                    "it keeps the cache fresh", 1)
@@ -88,13 +91,24 @@ def run_conflicts(args: argparse.Namespace) -> int:
             ops = [o for o in engine.outbox.all() if o.state != "pending"]
             if args.reapply:
                 op = _find(ops, args.reapply)
-                engine.reapply(op.op_id)
+                fresh = engine.reapply(op.op_id)
                 try:
                     await engine.flush()
                 except SyncError as exc:
                     print(f"re-queued {op.op_id[:8]}; offline ({exc})")
                     return 0
-                print(f"re-applied {op.verb} on #{op.item_id}")
+                now = engine.outbox.get(fresh.op_id) if fresh else None
+                if now is None:
+                    print(f"re-applied {op.verb} on #{op.item_id}")
+                    return 0
+                if now.state == "conflict":
+                    raise CommandError(f"conflict again: #{op.item_id} was changed once more; "
+                                       "see `csq conflicts`", 1)
+                if now.state == "failed":
+                    raise CommandError(f"refused by the server: {now.error}; "
+                                       "see `csq conflicts`", 1)
+                print(f"re-queued {op.verb} on #{op.item_id}; it will be sent after the "
+                      "actions before it")
                 return 0
             if args.discard:
                 op = _find(ops, args.discard)

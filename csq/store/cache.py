@@ -17,8 +17,8 @@ from typing import Any
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
 
-from csq.store.errors import CacheBusy, CacheCorrupt
-from csq.store.files import ensure_dir
+from csq.store.errors import CacheBusy, CacheCorrupt, StoreUnwritable
+from csq.store.files import FILE_MODE, ensure_dir
 from csq.store.journal import CorruptData, JournalStorage
 
 
@@ -36,7 +36,7 @@ class Cache:
     def __init__(self, directory: Path, *, compact_at: int = 8 * 1024 * 1024) -> None:
         self.dir = directory
         self.compact_at = compact_at
-        self.lock = FileLock(str(directory / "cache.lock"))
+        self.lock = FileLock(str(directory / "cache.lock"), mode=FILE_MODE)
         self.db: TinyDB | None = None
         self.storage: JournalStorage | None = None
         self.warnings: list[str] = []
@@ -52,6 +52,9 @@ class Cache:
                 self.lock.acquire(timeout=wait)
             except Timeout:
                 raise CacheBusy(self.dir, wait) from None
+            except OSError as exc:  # a read-only data directory, say
+                raise StoreUnwritable(Path(self.lock.lock_file),
+                                      exc.strerror or str(exc)) from None
             self.writable = True
         self._load()
         return self
@@ -64,16 +67,16 @@ class Cache:
             moved = self._move_aside() if self.writable else None
             self.warnings.append(str(CacheCorrupt(self.dir, moved, str(exc))))
             storage = JournalStorage(str(self.dir), compact_at=self.compact_at)
-            storage.reset()
-            storage.load()
+            # Only the writer moves the files; a reader starts from nothing in memory
+            # and leaves them alone (the writer may be appending to them right now).
+            storage.reset(on_disk=self.writable)
         self.storage = storage
         # TinyDB builds its storage by calling what it is given; hand it this one.
         self.db = TinyDB(storage=lambda: storage)
 
     def _move_aside(self) -> Path:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        aside = self.dir.parent / f"cache.damaged-{stamp}"
-        aside.mkdir(parents=True, exist_ok=True)
+        aside = ensure_dir(self.dir.parent / f"cache.damaged-{stamp}")
         for name in ("snapshot.json", "journal.jsonl"):
             src = self.dir / name
             if src.exists():

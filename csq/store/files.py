@@ -17,8 +17,16 @@ DIR_MODE = 0o700
 
 
 def ensure_dir(path: Path) -> Path:
+    """Create `path` and every missing parent with mode 0700, as the XDG base
+    directory spec asks (`mkdir(parents=True)` would give the parents 0755)."""
+    missing = []
+    step = path
+    while not step.is_dir() and step != step.parent:
+        missing.append(step)
+        step = step.parent
     try:
-        path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        for directory in reversed(missing):
+            directory.mkdir(mode=DIR_MODE, exist_ok=True)
     except OSError as exc:
         raise StoreUnwritable(path, exc.strerror or str(exc)) from None
     return path
@@ -61,6 +69,19 @@ def append_durable(path: Path, data: bytes, *, sync: bool = True) -> None:
                 view = view[os.write(fd, view):]
             if sync:
                 os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise StoreUnwritable(path, exc.strerror or str(exc)) from None
+
+
+def truncate(path: Path, size: int) -> None:
+    """Cut a file back to `size` bytes, durably (a torn tail left by a crash)."""
+    try:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.ftruncate(fd, size)
+            os.fsync(fd)
         finally:
             os.close(fd)
     except OSError as exc:

@@ -2,8 +2,10 @@
 
 Small and durable. A TinyDB database whose storage writes atomically (temp
 file, fsync, rename), guarded by a file lock so that the app and `csq do` in
-another terminal can append at the same time. Each operation re-reads the
-file under the lock, so no process works from a stale copy. An op leaves the
+another terminal can append at the same time. Each change re-reads the
+file under the lock, so no process works from a stale copy; a plain read
+needs no lock, since every write renames a whole new file into place (and so
+reading works in a read-only data directory too). An op leaves the
 outbox only after the server has answered it; an op the server refused as
 stale stays as a conflict until the agent re-applies or discards it.
 """
@@ -23,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
-from csq.store.errors import OutboxCorrupt, StoreError
-from csq.store.files import ensure_dir, write_atomic
+from csq.store.errors import OutboxCorrupt, StoreError, StoreUnwritable
+from csq.store.files import FILE_MODE, ensure_dir, write_atomic
 
 OpKind = Literal["action", "create_item", "create_customer"]
 OpState = Literal["pending", "conflict", "failed"]
@@ -78,8 +80,8 @@ class AtomicJSONStorage(Storage):
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise OutboxCorrupt(self.path, f"not JSON: {exc}") from None
-        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
-            raise OutboxCorrupt(self.path, "not an outbox (expected tables of records)")
+        if not isinstance(data, dict) or not all(_is_table(t) for t in data.values()):
+            raise OutboxCorrupt(self.path, "not an outbox (expected tables of numbered records)")
         return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
@@ -89,29 +91,40 @@ class AtomicJSONStorage(Storage):
         pass
 
 
+def _is_table(table: object) -> bool:
+    """TinyDB's layout: {"1": {record}, "2": {record}, …}."""
+    return isinstance(table, dict) and all(
+        isinstance(doc, dict) and key.isascii() and key.isdigit() for key, doc in table.items())
+
+
 class Outbox:
     def __init__(self, path: Path, lock_timeout: float = 10.0) -> None:
         self.path = path
-        self.lock = FileLock(str(path.with_suffix(".lock")), timeout=lock_timeout)
+        self.lock = FileLock(str(path.with_suffix(".lock")), timeout=lock_timeout,
+                             mode=FILE_MODE)
 
     @contextmanager
     def _table(self) -> Iterator[Any]:
         ensure_dir(self.path.parent)
         try:
-            with self.lock:
-                db = TinyDB(str(self.path), storage=AtomicJSONStorage)
-                try:
-                    yield db.table("ops", cache_size=0)
-                finally:
-                    db.close()
+            self.lock.acquire()
         except Timeout:
             raise StoreError(f"the outbox {self.path} is locked by another csq that does not "
                              "let go; is one stuck? Try again, or end it.") from None
+        except OSError as exc:  # the lock file cannot be opened: a read-only directory
+            raise StoreUnwritable(Path(self.lock.lock_file), exc.strerror or str(exc)) from None
+        try:
+            db = TinyDB(str(self.path), storage=AtomicJSONStorage)
+            try:
+                yield db.table("ops", cache_size=0)
+            finally:
+                db.close()
+        finally:
+            self.lock.release()
 
     def check(self) -> None:
         """Raise OutboxCorrupt now rather than at the first action."""
-        with self._table() as table:
-            self._ops(table)
+        self.all()
 
     def _ops(self, table: Any) -> list[Op]:
         ops = []
@@ -130,8 +143,11 @@ class Outbox:
         return op.model_copy(update={"order": doc_id})
 
     def all(self) -> list[Op]:
-        with self._table() as table:
-            return self._ops(table)
+        db = TinyDB(str(self.path), storage=AtomicJSONStorage)
+        try:
+            return self._ops(db.table("ops", cache_size=0))
+        finally:
+            db.close()
 
     def get(self, op_id: str) -> Op | None:
         return next((op for op in self.all() if op.op_id == op_id), None)
@@ -151,32 +167,39 @@ class Outbox:
                 table.remove(doc_ids=ids)
 
     def acknowledged(self, op: Op, old_version: int | None, new_version: int | None) -> None:
-        """The server applied `op`: drop it, and move later ops of the same item
-        that were built on the view it changed onto the version it produced."""
+        """The server applied `op`: move later ops of the same item that were built
+        on the view it changed onto the version it produced, then drop it.
+
+        Two writes, in this order so that a crash between them is harmless: the op
+        is still here, is sent again and replayed, and the rebase is not repeated
+        (those ops are no longer on `old_version`). The other order would leave
+        them on a version the server has left behind: a conflict with oneself."""
         with self._table() as table:
             ops = self._ops(table)
+            if op.item_id is not None and old_version is not None \
+                    and new_version not in (None, old_version):
+                later = [o.order for o in ops if o.order > op.order
+                         and o.item_id == op.item_id and o.base_version == old_version]
+                if later:  # one rewrite of the file, not one per op
+                    table.update({"base_version": new_version}, doc_ids=later)
             table.remove(doc_ids=[o.order for o in ops if o.op_id == op.op_id])
-            if op.item_id is None or old_version is None or new_version in (None, old_version):
-                return
-            for later in ops:
-                if (later.order > op.order and later.item_id == op.item_id
-                        and later.base_version == old_version):
-                    table.update({"base_version": new_version}, doc_ids=[later.order])
 
     def reapply(self, op_id: str) -> Op | None:
-        """Send a conflicted op again on top of the server's current version."""
+        """Send a conflicted op again on top of the server's current version (the
+        ops waiting behind it first, so a crash in between leaves it a conflict)."""
         with self._table() as table:
-            for op in self._ops(table):
+            ops = self._ops(table)
+            for op in ops:
                 if op.op_id == op_id and op.state in ("conflict", "failed"):
                     version = (op.server_item or {}).get("version", op.base_version)
+                    later = [o.order for o in ops if o.order > op.order
+                             and o.item_id == op.item_id and o.state == "pending"]
+                    if later:
+                        table.update({"base_version": version}, doc_ids=later)
                     fresh = {"op_id": str(uuid.uuid4()), "state": "pending", "error": None,
                              "error_type": None, "server_item": None, "attempts": 0,
                              "base_version": version}
                     table.update(fresh, doc_ids=[op.order])
-                    for later in self._ops(table):
-                        if later.order > op.order and later.item_id == op.item_id \
-                                and later.state == "pending":
-                            table.update({"base_version": version}, doc_ids=[later.order])
                     return op.model_copy(update=fresh)
         return None
 

@@ -21,8 +21,11 @@ def make_http(server: str, token: str | None, *, timeout: float = 15.0,
     headers = {"User-Agent": USER_AGENT}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    # Every request goes to `server`; over plain http no TLS is ever started, so skip
+    # loading the CA bundle (~100 ms, half of a quick `csq do`). https verifies as usual.
+    tls = server.startswith("https://")
     return httpx.AsyncClient(base_url=server, headers=headers, transport=transport,
-                             timeout=httpx.Timeout(timeout, connect=5.0))
+                             verify=tls, timeout=httpx.Timeout(timeout, connect=5.0))
 
 
 class ApiClient:
