@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, Strict, StrictBool, TypeAdapter
 
 from csq.domain.records import Body, Name, RequiredBody, ShortText, Tag, Username
 
@@ -72,7 +72,7 @@ class Promise(_Action):
 class ScheduleCallback(_Action):
     action: Literal["schedule_callback"] = "schedule_callback"
     at: AwareDatetime
-    customer_agreed: bool = False  # a time the customer chose overrides the quiet window
+    customer_agreed: StrictBool = False  # a time the customer chose overrides the quiet window
     note: Body = ""
     subject: ShortText | None = None
 
@@ -87,7 +87,7 @@ class AttemptCallback(_Action):
 class CompleteCallback(_Action):
     action: Literal["complete_callback"] = "complete_callback"
     outcome: Literal["satisfied", "unsatisfied"]
-    satisfaction: Annotated[int, Field(ge=1, le=5)]
+    satisfaction: Annotated[int, Strict(), Field(ge=1, le=5)]  # strict: not "5" or true
     notes: RequiredBody  # every callback is recorded in full
 
 

@@ -32,6 +32,7 @@ from csq.domain.lifecycle import (
     user_transitions,
 )
 from csq.domain.priority import Priority, default_priority
+from csq.domain.quality import QUALITY_TAG, WITHDRAWN, is_quality_complaint
 from csq.domain.records import (
     CallbackResult,
     Customer,
@@ -146,6 +147,10 @@ def check_permission(item: Item, verb: str, actor: Actor) -> None:
     """Role first, then ownership: one function for the server's 403 and the TUI's keys."""
     if not may(actor.role, verb):
         raise Forbidden(f"a {actor.role} may not {verb.replace('_', ' ')}")
+    if item.about_agent == actor.username and verb != "note":
+        # 服务质量投诉: the agent complained about may add their side as a note, no more.
+        raise Forbidden(f"item {item.id} is a complaint about you; a colleague or the lead "
+                        "handles it")
     if verb in OWNER_ONLY and not is_lead(actor.role) and item.owner != actor.username:
         who = f"owned by {item.owner}" if item.owner else "unclaimed"
         raise NotOwner(f"item {item.id} is {who}; claim it first")
@@ -213,13 +218,29 @@ def _spawn_callback(c: _Change, due: datetime, category: str, *, agreed: bool,
 
 
 def _note(c: _Change, action: a.Note) -> None:
-    c.entry("note", action.body)
+    if is_quality_complaint(c.item) and is_lead(c.ctx.actor.role):
+        c.entry("note", action.body, follow_up=True)  # the lead's verdict (quality.py)
+    else:
+        c.entry("note", action.body)
+
+
+def offered_transitions(item: Item, actor: Actor) -> frozenset[str]:
+    """The statuses this actor may pick in a plain `transition`: the table's, plus
+    `withdrawn` for a lead on a complaint about an agent (see domain.quality)."""
+    allowed = user_transitions(item.kind, item.status)
+    if (is_quality_complaint(item) and is_lead(actor.role)
+            and can_transition(item.kind, item.status, WITHDRAWN)):
+        allowed |= {WITHDRAWN}
+    return allowed
 
 
 def _transition(c: _Change, action: a.Transition) -> None:
-    allowed = user_transitions(c.item.kind, c.status)
+    allowed = offered_transitions(c.item, c.ctx.actor)
     if action.to not in allowed:
         raise IllegalTransition(c.item.kind, c.status, action.to, allowed)
+    if action.to == WITHDRAWN and not action.reason.strip():
+        raise DomainError("say how the customer was soothed: a withdrawal needs a reason",
+                          field="reason")
     if c.item.kind == Kind.COMPLAINT and action.to == "closed":
         _require_member_callback(c)
     if action.to == "attempted":
@@ -246,6 +267,9 @@ def _require_member_callback(c: _Change) -> None:
 
 
 def _assign(c: _Change, action: a.Assign) -> None:
+    if action.to == c.item.about_agent:
+        raise DomainError(f"item {c.item.id} is a complaint about {action.to}; assign it to "
+                          "someone else", field="to")
     c.take(action.to)
     c.entry("assign", action.note, **{"from": c.item.owner, "to": action.to})
     if c.item.kind == Kind.TICKET and c.status == "new":
@@ -372,6 +396,14 @@ def new_item(draft: ItemDraft, ctx: Context, item_id: int, *,
     """A fresh item with its SLA clock set from the policy."""
     if not is_valid_category(draft.kind, draft.category):
         raise DomainError(f"{draft.category!r} is not a {draft.kind} category", field="category")
+    tags = draft.tags
+    if draft.about_agent is not None:
+        if draft.kind != Kind.COMPLAINT:
+            raise DomainError("only a complaint can be about an agent", field="about_agent")
+        if owner == draft.about_agent:
+            raise DomainError("a complaint about an agent cannot be theirs to handle",
+                              field="about_agent")
+        tags = tags if QUALITY_TAG in tags else (*tags, QUALITY_TAG)  # the lead sees it
     priority = draft.priority or default_priority(draft.kind, ctx.customer)
     due = due_at or draft.due_at
     if draft.kind == Kind.CALLBACK:
@@ -388,8 +420,9 @@ def new_item(draft: ItemDraft, ctx: Context, item_id: int, *,
         body=draft.body, channel=draft.channel, priority=priority,
         status=INITIAL_STATUS[draft.kind], customer_id=draft.customer_id, owner=owner,
         first_owner=owner, due_at=due, sla_start=ctx.now, created_at=ctx.now,
-        updated_at=ctx.now, tags=draft.tags, parent_id=draft.parent_id,
-        customer_agreed_time=customer_agreed_time, timeline=(entry,),
+        updated_at=ctx.now, tags=tags, parent_id=draft.parent_id,
+        customer_agreed_time=customer_agreed_time, about_agent=draft.about_agent,
+        timeline=(entry,),
     )
 
 
@@ -411,7 +444,7 @@ def allowed_verbs(item: Item, actor: Actor) -> frozenset[str]:
         verbs -= {"attempt_callback", "complete_callback", "waive_callback"}
     if item.owner is not None:
         verbs.discard("claim")
-    if not user_transitions(item.kind, item.status):
+    if not offered_transitions(item, actor):
         verbs.discard("transition")
     return frozenset(verbs)
 

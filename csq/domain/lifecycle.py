@@ -28,10 +28,16 @@ _COMPLAINT_CORE: dict[str, set[str]] = {
     "reopened": {"assigned"},
     "escalated": {"assigned"},
     "closed": set(),
+    "withdrawn": set(),
 }
+_COMPLAINT_DONE = ("closed", "withdrawn")
 # 重大投诉: any open state may be escalated; escalated items go back to routing.
+# 服务质量投诉: any open complaint about an agent may be withdrawn once the customer
+# is soothed (engine.offered_transitions says who may, and on which complaints).
 COMPLAINT_TRANSITIONS: Mapping[str, frozenset[str]] = {
-    status: frozenset(targets | ({"escalated"} if status not in ("closed", "escalated") else set()))
+    status: frozenset(targets
+                      | ({"escalated"} if status not in (*_COMPLAINT_DONE, "escalated") else set())
+                      | ({"withdrawn"} if status not in _COMPLAINT_DONE else set()))
     for status, targets in _COMPLAINT_CORE.items()
 }
 
@@ -57,14 +63,14 @@ INITIAL_STATUS: Mapping[Kind, str] = {
 # Terminal: nothing more can happen to the item.
 DONE_STATUSES: Mapping[Kind, frozenset[str]] = {
     Kind.TICKET: frozenset({"closed"}),
-    Kind.COMPLAINT: frozenset({"closed"}),
+    Kind.COMPLAINT: frozenset({"closed", "withdrawn"}),
     Kind.CALLBACK: frozenset({"completed", "waived"}),
 }
 
 # The SLA clock stops here: the customer has had their answer.
 SLA_MET_STATUSES: Mapping[Kind, frozenset[str]] = {
     Kind.TICKET: frozenset({"resolved", "closed"}),
-    Kind.COMPLAINT: frozenset({"replied", "callback_pending", "closed"}),
+    Kind.COMPLAINT: frozenset({"replied", "callback_pending", "closed", "withdrawn"}),
     Kind.CALLBACK: frozenset({"completed", "waived"}),
 }
 
@@ -77,12 +83,21 @@ SYSTEM_ONLY: Mapping[Kind, frozenset[str]] = {
     Kind.CALLBACK: frozenset({"completed", "waived"}),
 }
 
+# Reachable by a plain `transition` only where a rule grants it, never by the
+# table alone: withdrawing a complaint about an agent is a lead's decision
+# (engine.offered_transitions), so `user_transitions` leaves it out.
+RULED: Mapping[Kind, frozenset[str]] = {
+    Kind.TICKET: frozenset(),
+    Kind.COMPLAINT: frozenset({"withdrawn"}),
+    Kind.CALLBACK: frozenset(),
+}
+
 STATUS_ZH: Mapping[str, str] = {
     "new": "新建", "open": "处理中", "pending_customer": "待客户", "resolved": "已解决",
     "closed": "已关闭", "registered": "已登记", "assigned": "已派单", "in_progress": "处理中",
     "replied": "已答复", "callback_pending": "待回访", "reopened": "重新打开",
     "escalated": "已升级", "scheduled": "已安排", "attempted": "未接通", "completed": "已完成",
-    "waived": "已免回访",
+    "waived": "已免回访", "withdrawn": "已撤诉",
 }
 
 
@@ -96,8 +111,9 @@ def next_statuses(kind: Kind | str, status: str) -> frozenset[str]:
 
 
 def user_transitions(kind: Kind | str, status: str) -> frozenset[str]:
-    """The statuses a user may pick in a plain `transition` action."""
-    return next_statuses(kind, status) - SYSTEM_ONLY[Kind(kind)]
+    """The statuses any user may pick in a plain `transition` action; the
+    ruled ones (a lead's withdrawal) are added by engine.offered_transitions."""
+    return next_statuses(kind, status) - SYSTEM_ONLY[Kind(kind)] - RULED[Kind(kind)]
 
 
 def can_transition(kind: Kind | str, src: str, dst: str) -> bool:

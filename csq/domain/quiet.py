@@ -26,9 +26,13 @@ class QuietWindow:
         return local >= self.start or local < self.end
 
     def last_open_before(self, at: datetime) -> datetime:
-        """The latest allowed minute not after `at` (itself when `at` is allowed)."""
+        """The latest allowed minute not after `at` (itself when `at` is allowed).
+
+        In UTC, like every instant the domain returns: Python compares two times
+        of one zone by the clock on the wall, so in the repeated autumn hour a
+        local answer could look later than `at` while being earlier."""
         if not self.contains(at):
-            return at
+            return at.astimezone(UTC)
         local = at.astimezone(self.zone)
         start = local.replace(hour=self.start.hour, minute=self.start.minute, second=0,
                               microsecond=0)
@@ -37,14 +41,14 @@ class QuietWindow:
         before = (start - timedelta(minutes=1)).astimezone(UTC)
         while self.contains(before):  # a DST gap swallowed that minute: step back in real time
             before -= timedelta(minutes=1)
-        return before.astimezone(at.tzinfo)
+        return before
 
     def first_open_after(self, at: datetime) -> datetime:
-        """The earliest allowed instant not before `at`."""
+        """The earliest allowed instant not before `at`, in UTC."""
         if not self.contains(at):
-            return at
+            return at.astimezone(UTC)
         local = at.astimezone(self.zone)
         end = local.replace(hour=self.end.hour, minute=self.end.minute, second=0, microsecond=0)
         if end <= local:
             end += timedelta(days=1)
-        return end.astimezone(at.tzinfo)
+        return end.astimezone(UTC)

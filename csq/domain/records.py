@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StringConstraints,
+)
 
 from csq.domain.kinds import Channel, Kind
 from csq.domain.priority import Priority, Tier
@@ -34,7 +43,8 @@ Username = Annotated[str, StringConstraints(min_length=1, max_length=64,
 
 # A record id in a request: positive and within the database's 32-bit integer,
 # so an absurd number is a 422 naming the field, not an overflow deep inside.
-RecordId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+# Strict: `true`, 1.0 or "12" is not an id (lax pydantic would coerce them).
+RecordId = Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]
 Phone = Annotated[str, StringConstraints(max_length=40, pattern=r"^[0-9+() -]*$")]
 Email = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")]
 
@@ -183,10 +193,10 @@ class CustomerDraft(Record):
     phone: Phone | None = None
     email: Email | None = None
     tier: Tier = Tier.C
-    vip: bool = False
-    member: bool = False
-    key_account: bool = False
-    special_care: bool = False
+    vip: StrictBool = False  # strict: "yes" or 1 is not a flag
+    member: StrictBool = False
+    key_account: StrictBool = False
+    special_care: StrictBool = False
 
 
 def utc(dt: datetime) -> datetime:

@@ -20,19 +20,21 @@ ROLE_ZH = {
     Role.AGENT: "客服代表", Role.LEAD: "值班长", Role.SUPERVISOR: "主管", Role.ADMIN: "管理员",
 }
 
-# Verbs an agent may use on the queue.
+# Verbs an agent may use on the queue. An agent acknowledges a handover only
+# when it is theirs to take (domain.handover.check_acknowledge); a lead any.
 AGENT_VERBS = frozenset({
     "claim", "reply", "note", "transition", "route", "promise", "schedule_callback",
     "attempt_callback", "complete_callback", "waive_callback", "tag", "create_item",
-    "create_customer", "reveal", "presence", "handover",
+    "create_customer", "reveal", "presence", "handover", "acknowledge_handover",
 })
-LEAD_VERBS = AGENT_VERBS | {"assign", "escalate", "set_watch", "acknowledge_handover"}
-ADMIN_VERBS = frozenset({"manage_users", "manage_policy"})
+LEAD_VERBS = AGENT_VERBS | {"assign", "escalate", "set_watch", "read_reports"}
+ADMIN_VERBS = frozenset({"manage_users", "manage_policy", "read_reports"})
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.AGENT: AGENT_VERBS,
     Role.LEAD: frozenset(LEAD_VERBS),
-    Role.SUPERVISOR: frozenset(),  # read-only, enforced by the server
+    # Read-only, enforced by the server's gate: its one verb only reads.
+    Role.SUPERVISOR: frozenset({"read_reports"}),
     Role.ADMIN: ADMIN_VERBS,
 }
 

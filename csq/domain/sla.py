@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from csq.domain.lifecycle import sla_met
 from csq.domain.quiet import QuietWindow
+from csq.domain.shifts import DEFAULT_SHIFTS, Shift, parse_shifts
 
 if TYPE_CHECKING:
     from csq.domain.records import Clocked as Item
@@ -39,14 +40,19 @@ class SlaPolicy:
     at_risk_fraction: float = 0.2
     lead_follow_up_hour: int = 17  # 第二天17:00前
     quiet: QuietWindow = field(default_factory=QuietWindow)
+    shifts: tuple[Shift, ...] = DEFAULT_SHIFTS  # 值班: as ["08:00-20:00", …] in config
 
     def with_overrides(self, values: dict[str, Any]) -> SlaPolicy:
         """A copy with some limits changed; unknown names are refused, not ignored."""
-        known = {f for f in self.__dataclass_fields__ if f != "quiet"}
-        unknown = set(values) - known - {"quiet_start", "quiet_end", "timezone"}
+        known = {f for f in self.__dataclass_fields__ if f not in ("quiet", "shifts")}
+        unknown = set(values) - known - {"quiet_start", "quiet_end", "timezone", "shifts"}
         if unknown:
             raise ValueError(f"unknown SLA policy keys: {', '.join(sorted(unknown))}")
-        plain = {k: v for k, v in values.items() if k in known}
+        plain: dict[str, Any] = {k: v for k, v in values.items() if k in known}
+        if "shifts" in values:
+            if isinstance(values["shifts"], str | bytes):
+                raise ValueError("shifts is a list, like [\"08:00-20:00\", \"20:00-08:00\"]")
+            plain["shifts"] = parse_shifts(values["shifts"])
         quiet = self.quiet
         if {"quiet_start", "quiet_end", "timezone"} & set(values):
             from datetime import time

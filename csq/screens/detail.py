@@ -17,8 +17,9 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Static
 
+from csq.domain.engine import offered_transitions
 from csq.domain.kinds import CATEGORY_ZH
-from csq.domain.lifecycle import STATUS_ZH, user_transitions
+from csq.domain.lifecycle import STATUS_ZH
 from csq.domain.records import Customer, Item
 from csq.domain.sla import format_left, seconds_left, sla_state
 from csq.domain.text import neutralise
@@ -303,7 +304,8 @@ class DetailScreen(GatedScreen):
         item = self.item
         if item is None:
             return
-        choices = tuple((_status(s), s) for s in sorted(user_transitions(item.kind, item.status)))
+        choices = tuple((_status(s), s)
+                        for s in sorted(offered_transitions(item, self.backend.actor)))
         self._form(t("modal.transition.title"), "transition",
                    [FormField("to", "field.status", "choice", choices),
                     FormField("reason", "field.reason", required=False)])

@@ -22,7 +22,19 @@ from csq.server.db import is_sqlite, make_engine, sessionmaker
 from csq.server.gate import Gate
 from csq.server.hub import Hub
 from csq.server.metrics import LiveMetricsCache
-from csq.server.routes import auth, changes, customers, events, items, metrics, presence
+from csq.server.routes import (
+    agents,
+    auth,
+    changes,
+    customers,
+    events,
+    handovers,
+    items,
+    metrics,
+    presence,
+    quality,
+    reports,
+)
 from csq.server.service import Service
 
 log = logging.getLogger("csq.server")
@@ -74,7 +86,8 @@ def create_app(settings: ServerSettings, *,
     app.state.throttle = LoginThrottle()
     app.state.metrics = LiveMetricsCache(sessions, hub, policy)
     problems.install(app)
-    for module in (auth, items, customers, changes, events, presence, metrics):
+    for module in (auth, items, customers, changes, events, presence, metrics, reports,
+                   handovers, quality, agents):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

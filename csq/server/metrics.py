@@ -20,10 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from csq.api import LiveMetrics
 from csq.api.schemas import AgentLoad
 from csq.domain.lifecycle import DONE_STATUSES, is_open
+from csq.domain.quality import follow_up, is_quality_complaint
 from csq.domain.records import Item
 from csq.domain.roles import Role
 from csq.domain.sla import SlaPolicy, SlaState, sla_state
 from csq.server import models
+from csq.server.handovers import unacknowledged
 from csq.server.hub import Hub
 
 log = logging.getLogger("csq.server.metrics")
@@ -79,7 +81,10 @@ async def compute(session: AsyncSession, hub: Hub, policy: SlaPolicy,
         agents=sorted(agents, key=lambda a: (-a.open_items, a.username)),
         callbacks_due_today=due_today, callbacks_overdue=overdue_callbacks,
         satisfaction_today=round(sum(values) / len(values), 2) if values else None,
-        depth_history=list(depth_history or []))
+        depth_history=list(depth_history or []),
+        handovers_unacknowledged=await unacknowledged(session),
+        quality_followups_overdue=sum(follow_up(i, now, policy).overdue for i in items
+                                      if is_quality_complaint(i)))
 
 
 class LiveMetricsCache:
@@ -117,8 +122,11 @@ class LiveMetricsCache:
         last = None
         while True:
             self.hub.head_moved.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancel that lands as the event fires, and shutdown then waits forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.hub.head_moved.wait(), timeout=5.0)
+                async with asyncio.timeout(5.0):
+                    await self.hub.head_moved.wait()
             if self.hub.streams:
                 try:
                     figures = await self.get()

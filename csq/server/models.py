@@ -57,7 +57,8 @@ class Item(Base):
     created_at: Mapped[datetime]
     doc: Mapped[dict[str, Any]]
 
-    __table_args__ = (Index("ix_items_kind_status", "kind", "status"),)
+    __table_args__ = (Index("ix_items_kind_status", "kind", "status"),
+                      Index("ix_items_created_at", "created_at"))
 
 
 class Event(Base):
@@ -78,6 +79,8 @@ class Event(Base):
     at: Mapped[datetime]
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
     data: Mapped[dict[str, Any]]
+
+    __table_args__ = (Index("ix_events_at", "at"),)  # reports read a period's events
 
 
 class SeqCounter(Base):
@@ -106,3 +109,17 @@ class IdCounter(Base):
     __tablename__ = "id_counter"
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Handover(Base):
+    """值班交接: one agent's list for the next shift. The record is `doc` (a
+    domain.handover.Handover); `acknowledged_at` is copied beside it so the wall
+    counts the open ones with an index."""
+
+    __tablename__ = "handovers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    author: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    doc: Mapped[dict[str, Any]]

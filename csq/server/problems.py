@@ -62,18 +62,48 @@ def problem_response(problem: ApiProblem) -> JSONResponse:
                         headers=problem.headers)
 
 
-def _field_of(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "header", "path")]
-    # Drop the discriminator's tag that pydantic puts in the location of union errors.
-    return ".".join(p for p in parts if not p.startswith(("function-after", "constrained")))
+_LOCATIONS = ("body", "query", "header", "path", "cookie")
+_UNPARSABLE = "There was an error parsing the body"  # FastAPI's words for a body json.loads refused
+
+
+def _field_of(loc: tuple[Any, ...], body: Any = None) -> str:
+    """The culprit's dotted name: `body` in ("body", "body") is the field named
+    body, and a tagged union's tag ("body", "note", "colour") is not a field."""
+    if not loc:
+        return ""
+    here = body if loc[0] == "body" else None
+    parts = list(loc[1:]) if loc[0] in _LOCATIONS else list(loc)
+    names: list[str] = []
+    for index, part in enumerate(parts):
+        more = index + 1 < len(parts)
+        if isinstance(part, str) and part.startswith(("function-after", "constrained")):
+            continue
+        if (isinstance(part, str) and isinstance(here, dict) and more
+                and part in here.values() and not isinstance(here.get(part), dict | list)):
+            continue  # the discriminator's tag pydantic puts in the location
+        names.append(str(part))
+        if isinstance(here, dict):
+            here = here.get(part)
+        elif isinstance(here, list) and isinstance(part, int) and 0 <= part < len(here):
+            here = here[part]
+        else:
+            here = None
+    return ".".join(names)
+
+
+def _loc_of(error: dict[str, Any]) -> tuple[Any, ...]:
+    loc = tuple(error.get("loc", ()))
+    if str(error.get("type", "")).startswith("union_tag_"):  # a missing or unknown tag
+        loc += (str(error.get("ctx", {}).get("discriminator", "")).strip("'"),)
+    return loc
 
 
 def _validation_problem(exc: RequestValidationError) -> ApiProblem:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return ApiProblem(400, "malformed-json", "the request body is not valid JSON")
-    simple = [{"field": _field_of(tuple(e.get("loc", ()))), "message": e.get("msg", ""),
-               "type": e.get("type", "")} for e in errors]
+    simple = [{"field": _field_of(_loc_of(e), exc.body),
+               "message": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
     first = simple[0] if simple else {"field": None, "message": "invalid request"}
     where = f"{first['field']}: " if first["field"] else ""
     return ApiProblem(422, "validation", f"{where}{first['message']}",
@@ -95,6 +125,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE:  # bad UTF-8, nested too deep
+            return problem_response(ApiProblem(400, "malformed-json",
+                                               "the request body is not valid JSON"))
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
         return problem_response(ApiProblem(exc.status_code, slug, str(exc.detail)))
 

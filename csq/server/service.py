@@ -210,12 +210,13 @@ class Service:
                                              key=req.key, diff=repo.diff_of(parent, moved.item))
         return ActionResult(item=saved, created=created, seq=seq)
 
-    async def _require_assignee(self, session: AsyncSession, username: str) -> None:
+    async def _require_assignee(self, session: AsyncSession, username: str,
+                                field: str = "to") -> None:
         role = (await session.execute(select(models.User.role).where(
             models.User.username == username))).scalar_one_or_none()
         if role not in (Role.AGENT.value, Role.LEAD.value):
-            raise ApiProblem(422, "unknown-assignee",
-                             f"{username!r} is not an agent or lead", field="to")
+            raise ApiProblem(422, "unknown-assignee" if field == "to" else "unknown-agent",
+                             f"{username!r} is not an agent or lead", field=field)
 
     async def create_item(self, req: Request, draft: ItemDraft) -> tuple[int, dict[str, Any]]:
         async def work(session: AsyncSession, seq: int) -> tuple[int, dict[str, Any]]:
@@ -235,6 +236,8 @@ class Service:
         if draft.parent_id is not None and await repo.load_item(session, draft.parent_id) is None:
             raise ApiProblem(422, "unknown-parent", f"no item {draft.parent_id}",
                              field="parent_id")
+        if draft.about_agent is not None:  # 服务质量投诉: about a real colleague
+            await self._require_assignee(session, draft.about_agent, "about_agent")
         item_id = await repo.next_id(session, "item")
         item = new_item(draft, self.context(req.who, customer), item_id, owner=owner)
         saved = await repo.save_item(session, item, seq, new=True)

@@ -324,14 +324,15 @@ class World:
     @classmethod
     def start(cls, customer_list: list[Customer], seed_list: list[Seed],
               policy: SlaPolicy = DEFAULT_POLICY, *, open_targets_only: bool = False) -> World:
-        world = cls({i: c.model_copy(update={"id": i}) for i, c in enumerate(customer_list)},
+        world = cls({i: c.model_copy(update={"id": i})
+                     for i, c in enumerate(customer_list, start=1)},
                     policy, open_targets_only=open_targets_only)
         for s in seed_list:
             cats = CATEGORIES[s.kind]
             world.create(
                 ItemDraft(kind=s.kind, category=cats[s.category_index % len(cats)],
                           subject="客户来电", channel=s.channel,
-                          customer_id=s.customer % len(world.customers)),
+                          customer_id=s.customer % len(world.customers) + 1),
                 AGENT, owner=s.owner)
         return world
 

@@ -117,6 +117,15 @@ ASSIGN_NOTES: tuple[str, ...] = (
     "交接班转办,详见中途意见。",
 )
 CALLBACK_NOTES: tuple[str, ...] = ("按客户约定时间回访。", "处理完成后回访确认。")
+# 服务质量投诉: the lead's verdict (an internal note), and why the customer withdrew.
+QUALITY_VERDICTS: tuple[str, ...] = (
+    "核实录音:客服语气生硬,已约谈并批评教育。",
+    "核实录音:客服解释不清,安排业务培训。",
+)
+WITHDRAW_REASONS: tuple[str, ...] = (
+    "值班长已向客户致歉,客户表示谅解,撤销投诉。",
+    "客户接受解释与道歉,同意撤诉。",
+)
 
 DEPARTMENTS: dict[Sector, tuple[str, ...]] = {
     Sector.POWER: ("抢修班组", "营销部", "计量中心", "城东供电所"),

@@ -27,7 +27,8 @@ from csq.server.demo.staff import AGENTS, ENGLISH_DESK, LEADS
 MIX: dict[Kind, dict[str, int]] = {
     Kind.TICKET: {"new": 24, "open": 32, "pending_customer": 16, "resolved": 22, "closed": 58},
     Kind.COMPLAINT: {"new": 8, "registered": 8, "assigned": 10, "in_progress": 9,
-                     "callback_pending": 14, "reopened": 6, "escalated": 6, "closed": 20},
+                     "callback_pending": 14, "reopened": 6, "escalated": 6, "closed": 20,
+                     "withdrawn": 4},  # 服务质量投诉 soothed by the lead (about an agent)
     Kind.CALLBACK: {"scheduled": 12, "attempted": 8, "completed": 12, "waived": 6},
 }
 # `replied` is left out: a reply or a `replied` transition creates the callback
@@ -73,7 +74,9 @@ def make_plans(rng: random.Random, now: datetime, policy: SlaPolicy,
         next_category = cycle(categories)  # every category, many times over
         for target, count in targets.items():
             for _ in range(count):
-                plans.append(_plan(rng, now, policy, people, kind, target, next(next_category)))
+                # A complaint about an agent is about their manner: 服务态度.
+                category = "service" if target == "withdrawn" else next(next_category)
+                plans.append(_plan(rng, now, policy, people, kind, target, category))
     plans.sort(key=lambda p: p.created)
     return plans
 
@@ -108,7 +111,7 @@ def _agent(rng: random.Random, lang: str) -> str:
 
 _DONE: dict[Kind, frozenset[str]] = {
     Kind.TICKET: frozenset({"resolved", "closed"}),
-    Kind.COMPLAINT: frozenset({"closed"}),
+    Kind.COMPLAINT: frozenset({"closed", "withdrawn"}),
     Kind.CALLBACK: frozenset({"completed", "waived"}),
 }
 

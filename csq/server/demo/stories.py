@@ -67,13 +67,14 @@ class Story:
         assert self.item is not None
         return self.item.id
 
-    async def create(self, who: str) -> Item:
+    async def create(self, who: str, about_agent: str | None = None) -> Item:
         p = self.plan
         subject, body = p.scenario.fill(self.rng)
         draft = ItemDraft(kind=p.kind, category=p.scenario.category, subject=subject, body=body,
                           channel=p.channel, customer_id=self.customer_id,
                           priority=p.scenario.priority, tags=p.scenario.tags,
-                          due_at=p.due if p.kind == Kind.CALLBACK else None)
+                          due_at=p.due if p.kind == Kind.CALLBACK else None,
+                          about_agent=about_agent)
         self.item = await self.d.create(who, draft, self.t)
         return self.item
 
@@ -159,6 +160,9 @@ async def ticket(s: Story) -> None:
 
 async def complaint(s: Story) -> None:
     p, r = s.plan, s.rng
+    if p.target == "withdrawn":
+        await _withdrawn(s)
+        return
     await s.create(p.owner or s.colleague(None))
     if p.target == "new":
         if s.chance(0.4):
@@ -204,6 +208,22 @@ async def complaint(s: Story) -> None:
     else:
         s.later(60, 1440)
     await _reply(s, owner)
+
+
+async def _withdrawn(s: Story) -> None:
+    """服务质量投诉: the customer complains about an agent; a colleague takes it, the
+    lead gives the verdict as a note next morning, the customer is soothed and the
+    lead withdraws it, which clears the agent's record."""
+    p, r = s.plan, s.rng
+    owner = p.owner
+    assert owner is not None
+    await s.create(owner, about_agent=s.colleague(owner))
+    s.later(5, 60)
+    await s.act(owner, acts.Claim())
+    s.later(60, 900)
+    await s.act(p.lead, acts.Note(body=one(r, phrases.QUALITY_VERDICTS)))
+    s.later(30, 600)
+    await s.act(p.lead, acts.Transition(to="withdrawn", reason=one(r, phrases.WITHDRAW_REASONS)))
 
 
 async def _reply(s: Story, owner: str) -> None:

@@ -73,8 +73,9 @@ async def _stream(hub: Hub, cursor: int, heartbeat: float, username: str) -> Asy
             if not sub.queue.empty():
                 continue
             lagging = cursor < hub.head
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sub.wake.wait(), timeout=0.05 if lagging else heartbeat)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see metrics.publish
+                async with asyncio.timeout(0.05 if lagging else heartbeat):
+                    await sub.wake.wait()
                 continue
             if lagging or hub.ending:
                 continue
