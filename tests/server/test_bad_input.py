@@ -150,6 +150,8 @@ async def test_body_over_64_kib_is_413_with_or_without_content_length(
     # A Content-Length that claims too much is refused before anything is read.
     await refused(api, 413, "body-too-large", None, method, url, content=b"{}",
                   headers={"Content-Length": "9" * 30})
+    await refused(api, 413, "body-too-large", None, method, url, content=b"{}",
+                  headers={"Content-Length": "9" * 5000})  # more digits than int() takes
 
 
 async def test_body_just_under_the_cap_is_parsed_not_refused(api: Api) -> None:
@@ -182,6 +184,18 @@ def _cases(world: World) -> list[tuple[str, Any, str]]:
         ("/v1/customers", {"name": 5}, "name"),
         ("/v1/customers", {**cust, "vip": "maybe"}, "vip"),
         ("/v1/customers", {**cust, "tier": "Z"}, "tier"),
+        # ... including what lax parsing would coerce: true is not item 1, "yes" not a flag
+        ("/v1/customers", {**cust, "vip": 1}, "vip"),
+        ("/v1/customers", {**cust, "member": "yes"}, "member"),
+        ("/v1/items", {**item, "customer_id": str(cid)}, "customer_id"),
+        ("/v1/items", {**item, "customer_id": float(cid)}, "customer_id"),
+        ("/v1/items", {**item, "parent_id": True}, "parent_id"),
+        ("/v1/presence", {"item_id": True, "state": "viewing"}, "item_id"),
+        (f"/v1/customers/{cid}/reveal", {"item_id": str(world.ticket["id"])}, "item_id"),
+        (act, {"action": "complete_callback", "outcome": "satisfied", "satisfaction": "5",
+               "notes": "x"}, "satisfaction"),
+        (act, {"action": "schedule_callback", "at": "2026-11-24T02:00:00Z",
+               "customer_agreed": "yes"}, "customer_agreed"),
         ("/v1/items", {**item, "customer_id": "abc"}, "customer_id"),
         ("/v1/items", {**item, "kind": "rocket"}, "kind"),
         ("/v1/items", {**item, "tags": "not-a-list"}, "tags"),
