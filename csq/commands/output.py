@@ -11,24 +11,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from rich.cells import cell_len
 
 from csq.domain.text import neutralise
+from csq.widgets.cells import fit as fit_cells
 
 
 def fit(text: str, width: int) -> str:
-    """Cut to `width` terminal cells with an ellipsis, then pad: CJK counts as two."""
-    text = neutralise(text)
-    if cell_len(text) <= width:
-        return text + " " * (width - cell_len(text))
-    out, used = [], 0
-    for char in text:
-        w = cell_len(char)
-        if used + w > width - 1:
-            break
-        out.append(char)
-        used += w
-    return "".join(out) + "…" + " " * (width - used - 1)
+    """Cut to `width` terminal cells with an ellipsis, then pad: CJK counts as two.
+    Customer text is neutralised first; the cutting is the app's own."""
+    return fit_cells(neutralise(text), width)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]],

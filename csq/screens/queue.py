@@ -4,7 +4,7 @@ virtualised table, marks and bulk actions, and the status bar."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -286,39 +286,35 @@ class QueueScreen(GatedScreen):
             self.backend.request_action(item_id, {"action": "claim"})
         self.table.marked.clear()
 
-    def action_bulk_assign(self) -> None:
-        targets = self._targets()
-        if not targets:
-            return
-
+    def _for_each(self, targets: list[int]) -> Callable[[dict[str, Any] | None], None]:
+        """A form's result applied to every target: one outbox op per item."""
         def done(payload: dict[str, Any] | None) -> None:
             if payload:
                 for item_id in targets:
                     self.backend.request_action(item_id, payload)
                 self.table.marked.clear()
 
+        return done
+
+    def action_bulk_assign(self) -> None:
+        targets = self._targets()
+        if not targets:
+            return
         self.app.push_screen(ActionForm(
             t("modal.assign.title") + f" ({len(targets)})",
             [FormField("to", "field.to"), FormField("note", "field.note", "long")],
             base={"action": "assign"}, now=self.backend.now, zone=self.backend.policy.quiet.tz,
-            validate=lambda p: self.backend.explain(targets[0], p)), done)
+            validate=lambda p: self.backend.explain(targets[0], p)), self._for_each(targets))
 
     def action_bulk_tag(self) -> None:
         targets = self._targets()
         if not targets:
             return
-
-        def done(payload: dict[str, Any] | None) -> None:
-            if payload:
-                for item_id in targets:
-                    self.backend.request_action(item_id, payload)
-                self.table.marked.clear()
-
         self.app.push_screen(ActionForm(
             t("modal.tag.title"), [FormField("add", "field.add", "list", required=False),
                                    FormField("remove", "field.remove", "list", required=False)],
             base={"action": "tag"}, now=self.backend.now, zone=self.backend.policy.quiet.tz),
-            done)
+            self._for_each(targets))
 
     def action_new_item(self) -> None:
         kinds = tuple((t(f"kind.{k.value}"), k.value) for k in Kind)
