@@ -29,18 +29,18 @@ from csq.server.handovers import unacknowledged
 from csq.server.hub import Hub
 
 log = logging.getLogger("csq.server.metrics")
+# Statuses terminal for every kind that has them: a coarse SQL prefilter only;
+# is_open below is the rule (csq.domain.lifecycle).
+_DONE_ANYWHERE = sorted({s for statuses in DONE_STATUSES.values() for s in statuses})
 SAMPLE_EVERY = 300.0  # seconds between points of the depth chart
 
-
-def _done_pairs() -> list[tuple[str, str]]:
-    return [(k.value, s) for k, statuses in DONE_STATUSES.items() for s in statuses]
 
 
 async def compute(session: AsyncSession, hub: Hub, policy: SlaPolicy,
                   depth_history: list[float] | None = None) -> LiveMetrics:
     now = datetime.now(UTC)
     docs = (await session.execute(select(models.Item.doc).where(
-        models.Item.status.notin_(["closed", "completed", "waived"])))).scalars().all()
+        models.Item.status.notin_(_DONE_ANYWHERE)))).scalars().all()
     items = [Item.model_validate(d) for d in docs]
     items = [i for i in items if is_open(i.kind, i.status)]
     waiting: dict[str, int] = {"ticket": 0, "complaint": 0, "callback": 0}
