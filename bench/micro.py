@@ -54,17 +54,19 @@ async def app_costs(n: int, root: Path) -> dict[str, Any]:
     finally:
         await engine.dispose()
     app = create_app(ServerSettings(db=db))
-    sync_engine = app.state.engine.sync_engine
     statements: Counter[str] = Counter()
     checkouts = [0]
+    # The async engine, and on SQLite the writer's and readers' own engines.
+    for sync_engine in (app.state.engine.sync_engine, *getattr(app.state.db, "engines", ())):
 
-    @event.listens_for(sync_engine, "before_cursor_execute")
-    def _count(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
-        statements[" ".join(statement.split()[:2])] += 1
+        @event.listens_for(sync_engine, "before_cursor_execute")
+        def _count(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+            if statement not in ("BEGIN", "BEGIN IMMEDIATE"):
+                statements[" ".join(statement.split()[:2])] += 1
 
-    @event.listens_for(sync_engine, "checkout")
-    def _checkout(*_: Any) -> None:
-        checkouts[0] += 1
+        @event.listens_for(sync_engine, "checkout")
+        def _checkout(*_: Any) -> None:
+            checkouts[0] += 1
 
     out: dict[str, Any] = {}
     async with app.router.lifespan_context(app), httpx.AsyncClient(

@@ -36,6 +36,7 @@ from csq.server.routes import (
     reports,
 )
 from csq.server.service import Service
+from csq.server.transactions import Database, open_database
 
 log = logging.getLogger("csq.server")
 
@@ -44,26 +45,25 @@ def create_app(settings: ServerSettings, *,
                clock: Callable[[], datetime] | None = None) -> FastAPI:
     engine = make_engine(settings.db)
     sessions = sessionmaker(engine)
+    db = open_database(settings.db, sessions)
     policy = settings.sla_policy()
 
     async def read_page(after: int, limit: int) -> ChangesPage:
-        async with sessions() as session:
-            return await repo.changes(session, after, limit)
+        return await db.read(lambda session: repo.changes(session, after, limit))
 
     hub = Hub(read_page)
-    service = Service(sessions, policy, hub, clock)
+    service = Service(sessions, db, policy, hub, clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await migrate.upgrade(engine)
-        async with sessions() as session:
-            hub.advance(await repo.head_seq(session))
+        hub.advance(await db.read(repo.head_seq))
         await service.purge_idempotency()
         tasks = app.state.background_tasks
         tasks.append(asyncio.create_task(app.state.metrics.publish()))
         if not is_sqlite(settings.db):
             await _listen(hub, settings.db)
-            tasks.append(asyncio.create_task(_follow_head(hub, sessions)))
+            tasks.append(asyncio.create_task(_follow_head(hub, db)))
         try:
             yield
         finally:
@@ -72,12 +72,14 @@ def create_app(settings: ServerSettings, *,
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await hub.close()
+            await db.close()
             await engine.dispose()
 
     app = FastAPI(title="csq service API", version=__version__, lifespan=lifespan,
                   summary="Tickets, complaints and callbacks: the system of record for csq.")
     app.state.settings = settings
     app.state.engine = engine
+    app.state.db = db
     app.state.hub = hub
     app.state.service = service
     # Cancelled and awaited at shutdown, before the database closes; a `serve`
@@ -94,7 +96,7 @@ def create_app(settings: ServerSettings, *,
     async def healthz() -> JSONResponse:
         return JSONResponse({"ok": True, "seq": hub.head, "streams": hub.streams})
 
-    app.add_middleware(Gate, sessions=sessions, hub=hub, max_body=settings.max_body_bytes)
+    app.add_middleware(Gate, db=db, hub=hub, max_body=settings.max_body_bytes)
     return app
 
 
@@ -119,7 +121,7 @@ async def _listen(hub: Hub, url: str) -> None:
     hub.publish_presence = publish
 
 
-async def _follow_head(hub: Hub, sessions: object) -> None:
+async def _follow_head(hub: Hub, db: Database) -> None:
     """A safety net under LISTEN/NOTIFY: a dropped notification delays a stream
     by a second, never forever."""
     while True:
@@ -127,7 +129,6 @@ async def _follow_head(hub: Hub, sessions: object) -> None:
         try:
             if await hub.relisten():
                 log.warning("the LISTEN link to the database was lost; listening again")
-            async with sessions() as session:  # type: ignore[operator]
-                hub.advance(await repo.head_seq(session))
+            hub.advance(await db.read(repo.head_seq))
         except Exception:  # a restarting database must not end the loop
             log.warning("could not read the head seq", exc_info=True)

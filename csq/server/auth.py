@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from csq.domain.engine import Actor
 from csq.domain.roles import Role
@@ -67,12 +68,14 @@ async def issue_token(session: AsyncSession, user_id: int, label: str = "") -> s
     return token
 
 
-async def principal_for(session: AsyncSession, token: str) -> Principal | None:
-    row = (await session.execute(
-        select(models.User.id, models.User.username, models.User.name, models.User.role)
-        .join(models.Token, models.Token.user_id == models.User.id)
-        .where(models.Token.token_hash == hash_token(token), models.Token.revoked_at.is_(None))
-    )).first()
+_PRINCIPAL = (  # built once: the gate runs it on every request
+    select(models.User.id, models.User.username, models.User.name, models.User.role)
+    .join(models.Token, models.Token.user_id == models.User.id)
+    .where(models.Token.token_hash == bindparam("token_hash"), models.Token.revoked_at.is_(None)))
+
+
+def principal_for(session: Session, token: str) -> Principal | None:
+    row = session.connection().execute(_PRINCIPAL, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
     return Principal(row.id, row.username, row.name, Role(row.role))

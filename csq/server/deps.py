@@ -1,5 +1,9 @@
 """FastAPI dependencies: the principal the gate found, the service, and the
-headers every write needs (Idempotency-Key, If-Match)."""
+headers every write needs (Idempotency-Key, If-Match).
+
+All `async def` though none awaits: FastAPI runs a plain `def` dependency in
+a worker thread, a thread hop per dependency per request for a few lines of
+code."""
 
 from __future__ import annotations
 
@@ -16,18 +20,18 @@ from csq.server.service import Service, fingerprint
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
     who = getattr(request.state, "principal", None)
     if who is None:  # only reachable if a route is wrongly listed as public
         raise ApiProblem(401, "unauthenticated", "send Authorization: Bearer <token>")
     return who
 
 
-def service(request: Request) -> Service:
+async def service(request: Request) -> Service:
     return request.app.state.service
 
 
-def if_match(value: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
+async def if_match(value: Annotated[str | None, Header(alias="If-Match")] = None) -> int | None:
     if value is None:
         return None
     cleaned = value.strip().removeprefix("W/").strip('"')
@@ -38,7 +42,7 @@ def if_match(value: Annotated[str | None, Header(alias="If-Match")] = None) -> i
     return int(cleaned)
 
 
-def write_request(
+async def write_request(
     request: Request,
     who: Annotated[Principal, Depends(principal)],
     key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from csq.domain.roles import is_read_only
 from csq.server.auth import principal_for
 from csq.server.hub import Hub
 from csq.server.problems import MEDIA_TYPE, ApiProblem
+from csq.server.transactions import Database
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -26,10 +26,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Gate:
-    def __init__(self, app: Any, *, sessions: async_sessionmaker[AsyncSession], hub: Hub,
-                 max_body: int) -> None:
+    def __init__(self, app: Any, *, db: Database, hub: Hub, max_body: int) -> None:
         self.app = app
-        self.sessions = sessions
+        self.db = db
         self.hub = hub
         self.max_body = max_body
 
@@ -53,8 +52,9 @@ class Gate:
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiProblem(401, "unauthenticated", "send Authorization: Bearer <token>",
                              headers={"WWW-Authenticate": "Bearer"})
-        async with self.sessions() as session:
-            who = await principal_for(session, token.strip())
+        # Looked up on every request, not cached: a token revoked by `csq admin`
+        # (another process) must stop working at once. One short read on SQLite.
+        who = await self.db.read(partial(principal_for, token=token.strip()))
         if who is None:
             raise ApiProblem(401, "bad-token", "this token is unknown or revoked; log in again",
                              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

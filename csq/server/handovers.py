@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from csq.api.lead import AcknowledgeRequest, HandoverRequest
 from csq.domain.handover import Handover, check_acknowledge, handover_items
@@ -28,21 +29,21 @@ _DONE = sorted({s for statuses in DONE_STATUSES.values() for s in statuses})
 
 
 async def create(svc: Service, req: Request, body: HandoverRequest) -> tuple[int, dict[str, Any]]:
-    async def work(session: AsyncSession, seq: int) -> tuple[int, dict[str, Any]]:
+    def work(session: Session, seq: int) -> tuple[int, dict[str, Any]]:
         who = req.who
         if not may(who.role, "handover"):
             raise ApiProblem(403, "forbidden", f"a {who.role} does not hand over a shift")
         now = svc.clock()
         ending = _shift(svc.policy, body.shift, now)
         if body.to is not None:
-            await _require_colleague(session, body.to, who.username)
-        docs = (await session.execute(select(models.Item.doc).where(
+            _require_colleague(session, body.to, who.username)
+        docs = (session.execute(select(models.Item.doc).where(
             models.Item.owner == who.username, models.Item.status.notin_(_DONE)))).scalars()
         lines = handover_items((Item.model_validate(d) for d in docs), who.username, now,
                                svc.policy)
         row = models.Handover(seq=seq, author=who.username, created_at=now, doc={})
         session.add(row)
-        await session.flush()  # the id
+        session.flush()  # the id
         handover = Handover(
             id=row.id, seq=seq, author=who.username, author_name=who.name, to=body.to,
             shift=ending.name if ending else "",
@@ -51,7 +52,7 @@ async def create(svc: Service, req: Request, body: HandoverRequest) -> tuple[int
             overdue_count=sum(line.overdue for line in lines),
             promised_today_count=sum(line.promised_today for line in lines))
         row.doc = handover.model_dump(mode="json")
-        await repo.append_events(session, seq, who, item_id=None, client=req.client,
+        repo.append_events(session, seq, who, item_id=None, client=req.client,
                                  key=req.key, extra_type="handover",
                                  diff={"handover_id": row.id, "items": len(lines),
                                        "to": body.to})
@@ -62,8 +63,8 @@ async def create(svc: Service, req: Request, body: HandoverRequest) -> tuple[int
 
 async def acknowledge(svc: Service, req: Request, handover_id: int,
                       body: AcknowledgeRequest) -> tuple[int, dict[str, Any]]:
-    async def work(session: AsyncSession, seq: int) -> tuple[int, dict[str, Any]]:
-        row = await session.get(models.Handover, handover_id)
+    def work(session: Session, seq: int) -> tuple[int, dict[str, Any]]:
+        row = session.get(models.Handover, handover_id)
         if row is None:
             raise ApiProblem(404, "not-found", f"no handover {handover_id}")
         handover = Handover.model_validate(row.doc)
@@ -74,7 +75,7 @@ async def acknowledge(svc: Service, req: Request, handover_id: int,
                                            "acknowledge_note": body.note})
         row.seq, row.acknowledged_at = seq, now
         row.doc = done.model_dump(mode="json")
-        await repo.append_events(session, seq, req.who, item_id=None, client=req.client,
+        repo.append_events(session, seq, req.who, item_id=None, client=req.client,
                                  key=req.key, extra_type="handover_acknowledged",
                                  diff={"handover_id": handover_id})
         return 200, row.doc
@@ -107,8 +108,8 @@ def _shift(policy: SlaPolicy, name: str | None, now: Any) -> Shift | None:
                      field="shift")
 
 
-async def _require_colleague(session: AsyncSession, username: str, author: str) -> None:
-    role = (await session.execute(select(models.User.role).where(
+def _require_colleague(session: Session, username: str, author: str) -> None:
+    role = (session.execute(select(models.User.role).where(
         models.User.username == username))).scalar_one_or_none()
     if role not in (Role.AGENT.value, Role.LEAD.value) or username == author:
         raise ApiProblem(422, "unknown-colleague",

@@ -3,20 +3,22 @@
 A write calls `advance(seq)` after commit; on PostgreSQL every replica also
 hears it through LISTEN/NOTIFY (the notification carries only the seq). Each
 stream reads its next batch through `batch()`, which runs one query per
-(cursor, head) however many streams wait on it, so 200 streams cost one read.
+(cursor, head) however many streams wait on it, so 200 streams cost one read,
+and encodes the SSE frame once, so they cost one encoding too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import orjson
 
 from csq.api import ChangesPage, PresenceEvent
 
@@ -39,7 +41,7 @@ class Hub:
         self.head = 0
         self.read_page = read_page
         self._subs: set[Subscriber] = set()
-        self._pages: OrderedDict[tuple[int, int], tuple[ChangesPage, str]] = OrderedDict()
+        self._pages: OrderedDict[tuple[int, int], tuple[ChangesPage, bytes]] = OrderedDict()
         self._lock = asyncio.Lock()
         self.presence: dict[tuple[str, int], PresenceEvent] = {}
         self.last_seen: dict[str, datetime] = {}
@@ -60,8 +62,9 @@ class Hub:
         for sub in self._subs:
             sub.wake.set()
 
-    async def batch(self, after: int, limit: int = 500) -> tuple[ChangesPage, str]:
-        """The page after `after`, with its JSON, read once for every stream."""
+    async def batch(self, after: int, limit: int = 500) -> tuple[ChangesPage, bytes]:
+        """The page after `after` and its SSE frame (b"" when it holds no record),
+        read and encoded once for every stream."""
         key = (after, self.head)
         hit = self._pages.get(key)
         if hit is not None:
@@ -72,15 +75,17 @@ class Hub:
                 return hit
             assert self.read_page is not None
             page = await self.read_page(after, limit)
-            text = json.dumps({"seq": page.next,
-                               "items": [i.model_dump(mode="json") for i in page.items],
-                               "customers": [c.model_dump(mode="json") for c in page.customers]},
-                              ensure_ascii=False, separators=(",", ":"))
+            frame = b""
+            if page.items or page.customers:
+                data = orjson.dumps({
+                    "seq": page.next, "items": [i.model_dump(mode="json") for i in page.items],
+                    "customers": [c.model_dump(mode="json") for c in page.customers]})
+                frame = b"id: %d\nevent: change\ndata: %s\n\n" % (page.next, data)
             if page.next >= key[1] or not page.end_of_stream:
-                self._pages[key] = (page, text)
+                self._pages[key] = (page, frame)
             while len(self._pages) > 64:
                 self._pages.popitem(last=False)
-            return page, text
+            return page, frame
 
     def end_streams(self) -> None:
         """The server is stopping: end every stream now rather than have the

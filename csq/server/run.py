@@ -102,11 +102,22 @@ async def serve(settings: ServerSettings, *, after_start: Hook | None = None,
         task.cancel()
 
 
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is installed (not on Windows): cheaper socket I/O and cheaper
+    wake-ups from the database threads than asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def run(settings: ServerSettings, after_start: Hook | None = None) -> int:
     """Serve until SIGINT or SIGTERM; either is a normal stop (exit code 0)."""
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        asyncio.run(serve(settings, after_start=after_start))
+        with asyncio.Runner(loop_factory=_event_loop) as runner:
+            runner.run(serve(settings, after_start=after_start))
     except (KeyboardInterrupt, _Terminated):
         pass
     except DatabaseUnusable as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from csq.api import ActionResult
 from csq.domain import actions as acts
@@ -39,11 +39,11 @@ class Driver:
         self.clock = clock
         self.staff = staff
         self.versions: dict[int, int] = {}  # item id -> version, to send as If-Match
-        self.session: AsyncSession | None = None
+        self.session: Session | None = None
         self.seq = 0
         self.key = ""
 
-    def begin(self, session: AsyncSession, seq: int, key: str) -> None:
+    def begin(self, session: Session, seq: int, key: str) -> None:
         """Point the driver at the transaction `Service.write` has opened.
 
         Autoflush goes off: the audit events the service adds are never read
@@ -54,40 +54,40 @@ class Driver:
         self.session, self.seq, self.key = session, seq, key
         session.autoflush = False
 
-    def _session(self) -> AsyncSession:
+    def _session(self) -> Session:
         if self.session is None:
             raise RuntimeError("Driver.begin() was not called")
         return self.session
 
-    async def create(self, who: str, draft: ItemDraft, at: datetime) -> Item:
+    def create(self, who: str, draft: ItemDraft, at: datetime) -> Item:
         self.clock.now = at
-        item = await self.service.insert_item(self._session(), self.seq,
+        item = self.service.insert_item(self._session(), self.seq,
                                               self.staff.req(who, self.key), draft)
         self.versions[item.id] = item.version
-        await self._session().flush()
+        self._session().flush()
         return item
 
-    async def act(self, who: str, item_id: int, action: acts.Action,
+    def act(self, who: str, item_id: int, action: acts.Action,
                   at: datetime) -> ActionResult:
         self.clock.now = at
         version = None
         if acts.needs_if_match(action.action):
-            version = await self._version(item_id)
-        result = await self.service.apply(self._session(), self.seq,
+            version = self._version(item_id)
+        result = self.service.apply(self._session(), self.seq,
                                           self.staff.req(who, self.key), item_id, action,
                                           version)
         self.versions[result.item.id] = result.item.version
         for child in result.created:
             self.versions[child.id] = child.version
         if result.created:
-            await self._session().flush()
+            self._session().flush()
         if isinstance(action, acts.CompleteCallback) and result.item.parent_id is not None:
             self.versions.pop(result.item.parent_id, None)  # its complaint may have moved
         return result
 
-    async def _version(self, item_id: int) -> int:
+    def _version(self, item_id: int) -> int:
         if item_id not in self.versions:
-            item = await repo.load_item(self._session(), item_id)
+            item = repo.load_item(self._session(), item_id)
             if item is None:
                 raise LookupError(f"no item {item_id}")
             self.versions[item_id] = item.version

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from csq.domain.roles import Role
 from csq.server import admin, repo
@@ -43,8 +43,7 @@ class SeedError(RuntimeError):
 async def seed(app: FastAPI, seed: int, *, say: Callable[[str], None] = print) -> dict[str, str]:
     """Seed a fresh database; return {username: token}, or {} if it holds items already."""
     live: Service = app.state.service
-    async with live.sessions() as session:
-        existing = await repo.count_items(session)
+    existing = await live.db.read(repo.count_items)
     if existing:
         say(f"csq demo: the database already holds {existing} items; not seeding it again")
         return {}
@@ -53,7 +52,7 @@ async def seed(app: FastAPI, seed: int, *, say: Callable[[str], None] = print) -
     rng = random.Random(seed)
     now = live.clock()
     clock = SettableClock(now)
-    service = Service(live.sessions, live.policy, app.state.hub, clock=clock)
+    service = Service(live.sessions, live.db, live.policy, app.state.hub, clock=clock)
     staff = await Staff.load(live.sessions, CLIENT)
     driver = Driver(service, clock, staff)
     crowd = people_mod.personas(rng, CUSTOMERS)
@@ -63,8 +62,7 @@ async def seed(app: FastAPI, seed: int, *, say: Callable[[str], None] = print) -
         batch = plans[start:start + BATCH]
         await _tell(service, driver, staff, batch, rng, crowd, customer_ids,
                     now=now, key=f"demo-seed-{seed}-{start // BATCH}")
-    async with live.sessions() as session:
-        total = await repo.count_items(session)
+    total = await live.db.read(repo.count_items)
     say(f"csq demo: seeded {total} items for {len(crowd)} customers over the last 10 days "
         f"in {time.perf_counter() - started:.1f} s")
     return tokens
@@ -84,9 +82,9 @@ async def _users(app: FastAPI) -> dict[str, str]:
 
 
 async def _write(service: Service, staff: Staff, key: str,
-                 work: Callable[[AsyncSession, int], Any]) -> None:
-    async def run(session: AsyncSession, seq: int) -> tuple[int, dict[str, Any]]:
-        await work(session, seq)
+                 work: Callable[[Session, int], Any]) -> None:
+    def run(session: Session, seq: int) -> tuple[int, dict[str, Any]]:
+        work(session, seq)
         return 200, {"seeded": key}
 
     status, body = await service.write(staff.req(staff_lead(staff), key), run)
@@ -107,15 +105,15 @@ async def _customers(service: Service, clock: SettableClock, staff: Staff,
     key = f"demo-seed-{seed}-customers"
     lead = staff_lead(staff)
 
-    async def work(session: AsyncSession, seq: int) -> None:
+    def work(session: Session, seq: int) -> None:
         session.autoflush = False  # one flush at commit, not one per customer
         for persona in crowd:
             clock.now = now - timedelta(days=rng.uniform(30, 900))
             agent = rng.choice(AGENTS)
-            customer = await service.insert_customer(session, seq, staff.req(agent, key),
+            customer = service.insert_customer(session, seq, staff.req(agent, key),
                                                      persona.draft)
             if persona.watch:
-                await _watch(session, seq, staff, lead, key, customer.id, now - timedelta(
+                _watch(session, seq, staff, lead, key, customer.id, now - timedelta(
                     days=rng.uniform(1, 25)), clock)
             ids.append(customer.id)
 
@@ -123,18 +121,18 @@ async def _customers(service: Service, clock: SettableClock, staff: Staff,
     return ids
 
 
-async def _watch(session: AsyncSession, seq: int, staff: Staff, lead: str, key: str,
+def _watch(session: Session, seq: int, staff: Staff, lead: str, key: str,
                  customer_id: int, at: datetime, clock: SettableClock) -> None:
     """A lead flags a customer with repeated claims (no service call for it exists yet)."""
-    await session.flush()
-    customer = await repo.load_customer(session, customer_id)
+    session.flush()
+    customer = repo.load_customer(session, customer_id)
     assert customer is not None
     clock.now = at
     flagged = customer.model_copy(update={"watch": True, "version": customer.version + 1,
                                           "updated_at": at})
-    await repo.save_customer(session, flagged, seq)
+    repo.save_customer(session, flagged, seq)
     req = staff.req(lead, key)
-    await repo.append_events(session, seq, req.who, item_id=None, customer_id=customer_id,
+    repo.append_events(session, seq, req.who, item_id=None, customer_id=customer_id,
                              client=CLIENT, key=key, extra_type="customer_watch",
                              diff={"watch": [False, True],
                                    "reason": "一个月内多次索赔,列入重点关注"})
@@ -144,12 +142,12 @@ async def _tell(service: Service, driver: Driver, staff: Staff, plans: list[Plan
                 rng: random.Random, crowd: list[Persona], customer_ids: list[int], *,
                 now: datetime, key: str) -> None:
 
-    async def work(session: AsyncSession, seq: int) -> None:
+    def work(session: Session, seq: int) -> None:
         driver.begin(session, seq, key)
         for plan in plans:
             persona = crowd[plan.customer]
             story = Story(plan, driver, rng, now, service.policy,
                           customer_ids[plan.customer], persona.lang)
-            await tell(story)
+            tell(story)
 
     await _write(service, staff, key, work)

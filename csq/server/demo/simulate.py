@@ -17,13 +17,13 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from csq.domain import actions as acts
 from csq.domain.kinds import CATEGORIES, Kind
@@ -68,7 +68,7 @@ class _Row:
     due_at: datetime | None
 
 
-Move = Callable[[AsyncSession, int, list[_Row]], Awaitable[str]]
+Move = Callable[[Session, int, list[_Row]], str]
 
 
 class Simulator:
@@ -111,9 +111,9 @@ class Simulator:
         req = self.staff.req(self.rng.choice(self.agents))
         said: list[str] = []
 
-        async def work(session: AsyncSession, seq: int) -> tuple[int, dict[str, Any]]:
-            rows = await self._rows(session)
-            said.append(await move(session, seq, rows))
+        def work(session: Session, seq: int) -> tuple[int, dict[str, Any]]:
+            rows = self._rows(session)
+            said.append(move(session, seq, rows))
             return 200, {"simulated": said[-1]}
 
         try:
@@ -134,8 +134,8 @@ class Simulator:
             log.debug("demo simulator: %s", said[-1] if said else name)
         return True
 
-    async def _rows(self, session: AsyncSession) -> list[_Row]:
-        result = await session.execute(
+    def _rows(self, session: Session) -> list[_Row]:
+        result = session.execute(
             select(models.Item.id, models.Item.kind, models.Item.status, models.Item.owner,
                    models.Item.due_at).where(models.Item.status.notin_(_DONE)))
         return [_Row(*r) for r in result.all()]
@@ -157,15 +157,15 @@ class Simulator:
     def _waiting(self, rows: list[_Row]) -> list[_Row]:
         return [r for r in rows if r.owner is None]
 
-    async def _load(self, session: AsyncSession, row: _Row) -> Item:
-        item = await repo.load_item(session, row.id)
+    def _load(self, session: Session, row: _Row) -> Item:
+        item = repo.load_item(session, row.id)
         if item is None:
             raise _Idle
         return item
 
-    async def _act(self, session: AsyncSession, seq: int, who: str, item: Item,
+    def _act(self, session: Session, seq: int, who: str, item: Item,
                    action: acts.Action) -> str:
-        await self.service.apply(session, seq, self.staff.req(who), item.id, action,
+        self.service.apply(session, seq, self.staff.req(who), item.id, action,
                                  item.version)
         return f"{who}: {action.action} #{item.id}"
 
@@ -177,21 +177,21 @@ class Simulator:
 
     # -- the moves -------------------------------------------------------------------------
 
-    async def _arrive(self, session: AsyncSession, seq: int, rows: list[_Row]) -> str:
+    def _arrive(self, session: Session, seq: int, rows: list[_Row]) -> str:
         """A customer calls, writes or walks in; the item waits in the queue."""
         r = self.rng
         who = r.choice(self.agents)
         req = self.staff.req(who)
         if r.random() < 0.2:
             persona = walk_in(r)
-            customer = await self.service.insert_customer(session, seq, req, persona.draft)
+            customer = self.service.insert_customer(session, seq, req, persona.draft)
             customer_id, lang = customer.id, persona.lang
         else:
-            ids = (await session.execute(select(models.Customer.id))).scalars().all()
+            ids = (session.execute(select(models.Customer.id))).scalars().all()
             if not ids:
                 raise _Idle
             customer_id = r.choice(ids)
-            found = await repo.load_customer(session, customer_id)
+            found = repo.load_customer(session, customer_id)
             lang = "en" if found is not None and speaks_english(found.name) else "zh"
         kind = r.choices([Kind.TICKET, Kind.COMPLAINT, Kind.CALLBACK], [62, 24, 14])[0]
         category = r.choice(CATEGORIES[kind])
@@ -204,53 +204,53 @@ class Simulator:
         draft = ItemDraft(kind=kind, category=category, subject=subject, body=body,
                           channel=scenarios.channel_for(r, category), customer_id=customer_id,
                           priority=scenario.priority, tags=scenario.tags, due_at=due)
-        item = await self.service.insert_item(session, seq, req, draft)
+        item = self.service.insert_item(session, seq, req, draft)
         return f"new {kind} #{item.id}: {subject}"
 
-    async def _claim(self, session: AsyncSession, seq: int, rows: list[_Row]) -> str:
+    def _claim(self, session: Session, seq: int, rows: list[_Row]) -> str:
         waiting = self._waiting(rows)
         if len(waiting) <= self.keep_unclaimed:
             raise _Idle
         # The most pressing first, as the queue order says: earliest deadline.
         waiting.sort(key=lambda w: (w.due_at is None, w.due_at or self._now()))
         row = self.rng.choice(waiting[:5])
-        return await self._act(session, seq, self.rng.choice(self.agents),
-                               await self._load(session, row), acts.Claim())
+        return self._act(session, seq, self.rng.choice(self.agents),
+                               self._load(session, row), acts.Claim())
 
-    async def _note(self, session: AsyncSession, seq: int, rows: list[_Row]) -> str:
+    def _note(self, session: Session, seq: int, rows: list[_Row]) -> str:
         row = self._pick(self._mine(rows) + self._waiting(rows))
-        return await self._act(session, seq, self.rng.choice(self.agents),
-                               await self._load(session, row),
+        return self._act(session, seq, self.rng.choice(self.agents),
+                               self._load(session, row),
                                acts.Note(body=one(self.rng, phrases.NOTES)))
 
-    async def _callback_soon(self, session: AsyncSession, seq: int, rows: list[_Row]) -> str:
+    def _callback_soon(self, session: Session, seq: int, rows: list[_Row]) -> str:
         """An agent books a callback a few minutes out: the human sees it fall due."""
         tickets = [r for r in self._mine(rows) if r.kind == Kind.TICKET]
         row = self._pick(tickets)
-        item = await self._load(session, row)
+        item = self._load(session, row)
         at = self._now() + timedelta(minutes=self.rng.uniform(2, 20))
         agreed = self.service.policy.quiet.contains(at)  # late: only if the customer asked
         action = acts.ScheduleCallback(at=at, customer_agreed=agreed,
                                        note=one(self.rng, phrases.CALLBACK_NOTES))
-        return await self._act(session, seq, item.owner or self.agents[0], item, action)
+        return self._act(session, seq, item.owner or self.agents[0], item, action)
 
-    async def _lead(self, session: AsyncSession, seq: int, rows: list[_Row]) -> str:
+    def _lead(self, session: Session, seq: int, rows: list[_Row]) -> str:
         """The shift lead: sends escalated complaints back to a department, hands
         out waiting work when the pool is deep, and now and then escalates."""
         r, lead = self.rng, self.rng.choice(self.leads)
         escalated = [x for x in rows if x.status == "escalated" and x.owner not in HUMANS]
         if escalated and r.random() < 0.6:
-            item = await self._load(session, r.choice(escalated))
-            return await self._act(session, seq, lead, item, self._route(item))
+            item = self._load(session, r.choice(escalated))
+            return self._act(session, seq, lead, item, self._route(item))
         waiting = self._waiting(rows)
         if len(waiting) > self.keep_unclaimed and r.random() < 0.7:
-            item = await self._load(session, r.choice(waiting))
-            return await self._act(session, seq, lead, item, acts.Assign(
+            item = self._load(session, r.choice(waiting))
+            return self._act(session, seq, lead, item, acts.Assign(
                 to=r.choice(self.agents), note=one(r, phrases.ASSIGN_NOTES)))
         complaints = [x for x in self._mine(rows) if x.kind == Kind.COMPLAINT
                       and x.status not in ("escalated", "callback_pending")]
-        item = await self._load(session, self._pick(complaints))
-        return await self._act(session, seq, lead, item, acts.Escalate(
+        item = self._load(session, self._pick(complaints))
+        return self._act(session, seq, lead, item, acts.Escalate(
             to=one(r, phrases.ESCALATE_TO), reason=one(r, phrases.ESCALATE_REASONS)))
 
     def _route(self, item: Item) -> acts.Route:
@@ -258,15 +258,15 @@ class Simulator:
         return acts.Route(department=one(self.rng, phrases.DEPARTMENTS[self._sector(item)]),
                           due_at=due)
 
-    async def _work(self, session: AsyncSession, seq: int, rows: list[_Row]) -> str:
+    def _work(self, session: Session, seq: int, rows: list[_Row]) -> str:
         """An agent takes the next natural step on one of their own items."""
         row = self._pick(self._mine(rows))
-        item = await self._load(session, row)
+        item = self._load(session, row)
         assert item.owner is not None
         action = self._next_step(item)
         if action is None:
             raise _Idle
-        return await self._act(session, seq, item.owner, item, action)
+        return self._act(session, seq, item.owner, item, action)
 
     def _next_step(self, item: Item) -> acts.Action | None:
         r, status = self.rng, item.status

@@ -67,7 +67,7 @@ class Story:
         assert self.item is not None
         return self.item.id
 
-    async def create(self, who: str, about_agent: str | None = None) -> Item:
+    def create(self, who: str, about_agent: str | None = None) -> Item:
         p = self.plan
         subject, body = p.scenario.fill(self.rng)
         draft = ItemDraft(kind=p.kind, category=p.scenario.category, subject=subject, body=body,
@@ -75,11 +75,11 @@ class Story:
                           priority=p.scenario.priority, tags=p.scenario.tags,
                           due_at=p.due if p.kind == Kind.CALLBACK else None,
                           about_agent=about_agent)
-        self.item = await self.d.create(who, draft, self.t)
+        self.item = self.d.create(who, draft, self.t)
         return self.item
 
-    async def act(self, who: str, action: acts.Action, item_id: int | None = None) -> ActionResult:
-        return await self.d.act(who, item_id or self.id, action, self.t)
+    def act(self, who: str, action: acts.Action, item_id: int | None = None) -> ActionResult:
+        return self.d.act(who, item_id or self.id, action, self.t)
 
     def reply_text(self) -> str:
         return phrases.reply(self.rng, self.plan.scenario.sector, self.lang)
@@ -91,83 +91,83 @@ class Story:
         return self.rng.random() < p
 
 
-async def tell(story: Story) -> None:
-    await {Kind.TICKET: ticket, Kind.COMPLAINT: complaint,
-           Kind.CALLBACK: callback}[story.plan.kind](story)
+def tell(story: Story) -> None:
+    {Kind.TICKET: ticket, Kind.COMPLAINT: complaint,
+     Kind.CALLBACK: callback}[story.plan.kind](story)
 
 
 # -- tickets: new -> open -> pending_customer <-> open -> resolved -> closed ----------------
 
-async def ticket(s: Story) -> None:
+def ticket(s: Story) -> None:
     p, r = s.plan, s.rng
-    await s.create(p.owner or s.colleague(None))
+    s.create(p.owner or s.colleague(None))
     if p.target == "new":
         if p.aim == Aim.BREACHED and s.chance(0.5):  # nobody took it; the customer chases
             s.later(30, 600)
-            await s.act(s.colleague(None), acts.Note(body="客户第二次来电催办。"))
-            await s.act(s.colleague(None), acts.TagItem(add=("催办",)))
+            s.act(s.colleague(None), acts.Note(body="客户第二次来电催办。"))
+            s.act(s.colleague(None), acts.TagItem(add=("催办",)))
         return
     owner = p.owner
     assert owner is not None
     s.later(2, 45, before=p.created + 2 * timedelta(hours=1))
     if s.chance(0.2):
-        await s.act(p.lead, acts.Assign(to=owner, note=one(r, phrases.ASSIGN_NOTES)))
+        s.act(p.lead, acts.Assign(to=owner, note=one(r, phrases.ASSIGN_NOTES)))
     else:
-        await s.act(owner, acts.Claim())
+        s.act(owner, acts.Claim())
     s.later(3, 60)
-    await s.act(owner, acts.Reply(body=s.reply_text()))
+    s.act(owner, acts.Reply(body=s.reply_text()))
     if p.target == "open":
         if s.chance(0.35):
             s.later(1, 30)
-            await s.act(owner, acts.Promise(at=s.t + r.uniform(1, 30) * timedelta(hours=1)))
+            s.act(owner, acts.Promise(at=s.t + r.uniform(1, 30) * timedelta(hours=1)))
         if s.chance(0.3):
             s.later(5, 120)
-            await s.act(s.colleague(owner), acts.Note(body=one(r, phrases.NOTES)))
+            s.act(s.colleague(owner), acts.Note(body=one(r, phrases.NOTES)))
         if s.chance(0.15):  # handed over at shift change; the first owner stays on record
             s.later(30, 240)
             other = s.colleague(owner)
-            await s.act(p.lead, acts.Assign(to=other, note="交接班转办,详见中途意见。"))
+            s.act(p.lead, acts.Assign(to=other, note="交接班转办,详见中途意见。"))
         return
     if p.target == "pending_customer" or s.chance(0.3):
         s.later(5, 120)
-        await s.act(owner, acts.Transition(to="pending_customer",
+        s.act(owner, acts.Transition(to="pending_customer",
                                            reason=one(r, phrases.PENDING_REASONS)))
         if p.target == "pending_customer":
             return
         s.later(60, 1440)
-        await s.act(owner, acts.Transition(to="open", reason="客户已补充材料。"))
+        s.act(owner, acts.Transition(to="open", reason="客户已补充材料。"))
     s.later(20, 600)
-    await s.act(owner, acts.Transition(to="resolved", reason=one(r, phrases.RESOLVED_REASONS)))
+    s.act(owner, acts.Transition(to="resolved", reason=one(r, phrases.RESOLVED_REASONS)))
     if p.target == "resolved":
         if s.chance(0.4):  # 定期回访: a callback owed once the work is done
             s.later(1, 20)
-            await s.act(owner, acts.ScheduleCallback(at=s.callable_after(2, 72),
+            s.act(owner, acts.ScheduleCallback(at=s.callable_after(2, 72),
                                                      note=one(r, phrases.CALLBACK_NOTES)))
         return
     if s.chance(0.25):  # the fix did not hold: reopened, answered again, resolved again
         s.later(120, 2880)
-        await s.act(owner, acts.Transition(to="open", reason=one(r, phrases.REOPEN_REASONS)))
+        s.act(owner, acts.Transition(to="open", reason=one(r, phrases.REOPEN_REASONS)))
         s.later(10, 240)
-        await s.act(owner, acts.Reply(body=s.reply_text()))
+        s.act(owner, acts.Reply(body=s.reply_text()))
         s.later(30, 600)
-        await s.act(owner, acts.Transition(to="resolved",
+        s.act(owner, acts.Transition(to="resolved",
                                            reason=one(r, phrases.RESOLVED_REASONS)))
     s.later(60, 4320)
-    await s.act(owner, acts.Transition(to="closed", reason=one(r, phrases.CLOSE_REASONS)))
+    s.act(owner, acts.Transition(to="closed", reason=one(r, phrases.CLOSE_REASONS)))
 
 
 # -- complaints: receive, register, route with a deadline, handle, reply, callback, close ---
 
-async def complaint(s: Story) -> None:
+def complaint(s: Story) -> None:
     p, r = s.plan, s.rng
     if p.target == "withdrawn":
-        await _withdrawn(s)
+        _withdrawn(s)
         return
-    await s.create(p.owner or s.colleague(None))
+    s.create(p.owner or s.colleague(None))
     if p.target == "new":
         if s.chance(0.4):
             s.later(10, 300)
-            await s.act(s.colleague(None), acts.Note(body=one(r, phrases.NOTES)))
+            s.act(s.colleague(None), acts.Note(body=one(r, phrases.NOTES)))
         return
     owner = p.owner
     assert owner is not None
@@ -175,89 +175,89 @@ async def complaint(s: Story) -> None:
     if p.target in ("callback_pending", "closed") and p.variant < 0.25:
         # Solved at first contact (new -> replied): the reply owes a callback at once.
         s.at(replied_by or s.later(5, 60))
-        await _reply(s, owner)
+        _reply(s, owner)
         return
     s.later(2, 60, before=replied_by or p.anchor)
-    await s.act(owner, acts.Claim())  # new -> registered; the first owner is now set
+    s.act(owner, acts.Claim())  # new -> registered; the first owner is now set
     if p.target == "registered":
         if s.chance(0.5):
             s.later(5, 120)
-            await s.act(owner, acts.Note(body=one(r, phrases.NOTES)))
+            s.act(owner, acts.Note(body=one(r, phrases.NOTES)))
         return
     escalate = p.target == "escalated" or (p.target == "closed" and p.variant > 0.8)
     if escalate:  # 重大投诉: P1, on the supervisor's wall, back to routing
         s.later(10, 240)
-        await s.act(p.lead, acts.Escalate(to=one(r, phrases.ESCALATE_TO),
+        s.act(p.lead, acts.Escalate(to=one(r, phrases.ESCALATE_TO),
                                           reason=one(r, phrases.ESCALATE_REASONS)))
         if s.chance(0.3):
-            await s.act(p.lead, acts.TagItem(add=("媒体关注",)))
+            s.act(p.lead, acts.TagItem(add=("媒体关注",)))
         if p.target == "escalated":
             return
-    await _route(s, p.lead if escalate else owner, before=replied_by)
+    _route(s, p.lead if escalate else owner, before=replied_by)
     if p.target == "assigned":
         return
     s.later(10, 240, before=replied_by)
-    await s.act(owner, acts.Transition(to="in_progress", reason=one(r, phrases.PROGRESS_REASONS)))
+    s.act(owner, acts.Transition(to="in_progress", reason=one(r, phrases.PROGRESS_REASONS)))
     if p.target == "in_progress":
         if s.chance(0.6):
             s.later(30, 600)
-            await s.act(owner, acts.Note(body=one(r, phrases.NOTES)))
+            s.act(owner, acts.Note(body=one(r, phrases.NOTES)))
         return
     if replied_by is not None:
         s.at(replied_by)
     else:
         s.later(60, 1440)
-    await _reply(s, owner)
+    _reply(s, owner)
 
 
-async def _withdrawn(s: Story) -> None:
+def _withdrawn(s: Story) -> None:
     """服务质量投诉: the customer complains about an agent; a colleague takes it, the
     lead gives the verdict as a note next morning, the customer is soothed and the
     lead withdraws it, which clears the agent's record."""
     p, r = s.plan, s.rng
     owner = p.owner
     assert owner is not None
-    await s.create(owner, about_agent=s.colleague(owner))
+    s.create(owner, about_agent=s.colleague(owner))
     s.later(5, 60)
-    await s.act(owner, acts.Claim())
+    s.act(owner, acts.Claim())
     s.later(60, 900)
-    await s.act(p.lead, acts.Note(body=one(r, phrases.QUALITY_VERDICTS)))
+    s.act(p.lead, acts.Note(body=one(r, phrases.QUALITY_VERDICTS)))
     s.later(30, 600)
-    await s.act(p.lead, acts.Transition(to="withdrawn", reason=one(r, phrases.WITHDRAW_REASONS)))
+    s.act(p.lead, acts.Transition(to="withdrawn", reason=one(r, phrases.WITHDRAW_REASONS)))
 
 
-async def _reply(s: Story, owner: str) -> None:
+def _reply(s: Story, owner: str) -> None:
     """The public reply (-> replied -> callback_pending); its callback ends the story."""
     p, r = s.plan, s.rng
-    callback_id = _spawned(await s.act(owner, acts.Reply(body=s.reply_text())))
+    callback_id = _spawned(s.act(owner, acts.Reply(body=s.reply_text())))
     if p.target == "callback_pending":
         if s.chance(0.4):
             s.later(60, 1440)
-            await s.act(owner, acts.AttemptCallback(note=one(r, phrases.ATTEMPT_NOTES)),
+            s.act(owner, acts.AttemptCallback(note=one(r, phrases.ATTEMPT_NOTES)),
                         callback_id)
         return
     s.later(120, 3000)
     if p.target == "reopened":
-        await s.act(owner, _complete(r, satisfied=False), callback_id)  # reopens the complaint
+        s.act(owner, _complete(r, satisfied=False), callback_id)  # reopens the complaint
         return
     if 0.6 < p.variant <= 0.8:  # unhappy at first, then fixed for good
-        await s.act(owner, _complete(r, satisfied=False), callback_id)
-        await _route(s, owner)
+        s.act(owner, _complete(r, satisfied=False), callback_id)
+        _route(s, owner)
         s.later(30, 600)
-        await s.act(owner, acts.Transition(to="in_progress",
+        s.act(owner, acts.Transition(to="in_progress",
                                            reason=one(r, phrases.PROGRESS_REASONS)))
         s.later(60, 1440)
-        callback_id = _spawned(await s.act(owner, acts.Reply(body=s.reply_text())))
+        callback_id = _spawned(s.act(owner, acts.Reply(body=s.reply_text())))
         s.later(120, 2000)
     if p.variant < 0.1 or 0.4 < p.variant < 0.5:  # the customer wants no call: waive, close
-        await s.act(owner, acts.WaiveCallback(reason=one(r, phrases.WAIVE_REASONS)), callback_id)
+        s.act(owner, acts.WaiveCallback(reason=one(r, phrases.WAIVE_REASONS)), callback_id)
         s.later(5, 120)
-        await s.act(owner, acts.Transition(to="closed", reason=one(r, phrases.CLOSE_REASONS)))
+        s.act(owner, acts.Transition(to="closed", reason=one(r, phrases.CLOSE_REASONS)))
         return
     if s.chance(0.3):
-        await s.act(owner, acts.AttemptCallback(note=one(r, phrases.ATTEMPT_NOTES)), callback_id)
+        s.act(owner, acts.AttemptCallback(note=one(r, phrases.ATTEMPT_NOTES)), callback_id)
         s.later(60, 600)
-    await s.act(owner, _complete(r, satisfied=True), callback_id)  # closes the complaint
+    s.act(owner, _complete(r, satisfied=True), callback_id)  # closes the complaint
 
 
 def _spawned(result: ActionResult) -> int:
@@ -268,7 +268,7 @@ def _spawned(result: ActionResult) -> int:
     return callbacks[-1]
 
 
-async def _route(s: Story, by: str, before: datetime | None = None) -> None:
+def _route(s: Story, by: str, before: datetime | None = None) -> None:
     """设定处理时限: to the department that fixes it, with a deadline."""
     p, r = s.plan, s.rng
     if p.target in ("assigned", "in_progress") and p.anchor is not None and p.due is not None:
@@ -278,7 +278,7 @@ async def _route(s: Story, by: str, before: datetime | None = None) -> None:
         s.later(10, 240, before=before)
         due = s.t + r.choice((24, 48, 72)) * timedelta(hours=1)
     department = one(r, phrases.DEPARTMENTS[p.scenario.sector])
-    await s.act(by, acts.Route(department=department, due_at=due))
+    s.act(by, acts.Route(department=department, due_at=due))
 
 
 def _complete(r: random.Random, *, satisfied: bool) -> acts.CompleteCallback:
@@ -291,31 +291,31 @@ def _complete(r: random.Random, *, satisfied: bool) -> acts.CompleteCallback:
 
 # -- callbacks: scheduled -> attempted (n tries) -> completed | waived -----------------------
 
-async def callback(s: Story) -> None:
+def callback(s: Story) -> None:
     p, r = s.plan, s.rng
-    await s.create(p.lead if s.chance(0.5) else s.colleague(None))
+    s.create(p.lead if s.chance(0.5) else s.colleague(None))
     owner = p.owner
     assert owner is not None
     if p.target == "scheduled" and s.chance(0.5):
         return  # not yet taken: anyone may pick it up when it falls due
     s.later(5, 600, before=p.due)
-    await s.act(owner, acts.Claim())
+    s.act(owner, acts.Claim())
     if p.target == "scheduled":
         return
     tries = {"attempted": r.randint(1, 3), "completed": r.choice((0, 0, 1)),
              "waived": r.randint(0, 2)}[p.target]
     for _ in range(tries):
         s.later(30, 600)
-        await s.act(owner, acts.AttemptCallback(note=one(r, phrases.ATTEMPT_NOTES)))
+        s.act(owner, acts.AttemptCallback(note=one(r, phrases.ATTEMPT_NOTES)))
     if p.target == "attempted":
         if p.aim == Aim.OK and s.chance(0.3):  # the customer named a time (it may be late)
             agreed = s.t + r.uniform(6, 40) * timedelta(hours=1)
-            await s.act(owner, acts.ScheduleCallback(at=max(agreed, s.limit + timedelta(hours=2)),
+            s.act(owner, acts.ScheduleCallback(at=max(agreed, s.limit + timedelta(hours=2)),
                                                      customer_agreed=True,
                                                      note="客户约定时间回访。"))
         return
     s.later(10, 600)
     if p.target == "waived":
-        await s.act(owner, acts.WaiveCallback(reason=one(r, phrases.WAIVE_REASONS)))
+        s.act(owner, acts.WaiveCallback(reason=one(r, phrases.WAIVE_REASONS)))
     else:
-        await s.act(owner, _complete(r, satisfied=s.chance(0.85)))
+        s.act(owner, _complete(r, satisfied=s.chance(0.85)))

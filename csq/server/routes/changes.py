@@ -20,5 +20,4 @@ async def changes(
     after: Annotated[int, Query(ge=0, le=2**62, description="the last seq you have")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> ChangesPage:
-    async with svc.sessions() as session:
-        return await repo.changes(session, after, limit)
+    return await svc.db.read(lambda session: repo.changes(session, after, limit))

@@ -50,7 +50,8 @@ async def events(
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-async def _stream(hub: Hub, cursor: int, heartbeat: float, username: str) -> AsyncIterator[str]:
+async def _stream(hub: Hub, cursor: int, heartbeat: float,
+                  username: str) -> AsyncIterator[str | bytes]:
     sub = hub.subscribe()
     try:
         yield f"retry: 2000\n: hello {username}, head {hub.head}\n\n"
@@ -60,9 +61,9 @@ async def _stream(hub: Hub, cursor: int, heartbeat: float, username: str) -> Asy
             yield f"event: metrics\ndata: {hub.latest_metrics}\n\n"
         while not hub.ending:
             while cursor < hub.head:
-                page, text = await hub.batch(cursor)
-                if page.items or page.customers:
-                    yield f"id: {page.next}\nevent: change\ndata: {text}\n\n"
+                page, frame = await hub.batch(cursor)
+                if frame:
+                    yield frame  # the same bytes object for every stream
                 if page.next <= cursor:
                     break  # the commit we were told of is not readable here yet
                 cursor = page.next
