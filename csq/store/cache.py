@@ -1,33 +1,39 @@
 """The cache: the items and customers this user may see, and the sync cursor.
 
 Rebuildable from the server, so a damaged cache is moved aside and started
-afresh, and the message says so. One process at a time writes it (a file
-lock, released by the kernel if that process dies); others read it freely.
-Contact details are stored only as the server sent them: masked.
+afresh, and the message says so; one written by another version of csq is
+rebuilt too. One process at a time writes it (a file lock, released by the
+kernel if that process dies); others read it freely. Contact details are
+stored only as the server sent them: masked. Records are kept as JSON bytes
+and parsed when read (journal.py says why), so a reader gets a `Records`
+mapping rather than a dict of dicts.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
 
-from csq.store.errors import CacheBusy, CacheCorrupt, StoreUnwritable
+from csq.store.errors import CacheBusy, CacheCorrupt, CacheOutdated, StoreUnwritable
 from csq.store.files import FILE_MODE, ensure_dir
-from csq.store.journal import CorruptData, JournalStorage
+from csq.store.journal import CorruptData, JournalStorage, OutdatedFormat, Records
 
 
 @dataclass(frozen=True)
 class CacheSnapshot:
-    """What a reader gets: plain dicts (validated lazily by whoever needs a model)."""
+    """What a reader gets: the tables as of one moment, each record parsed into a
+    plain dict when it is read (validated by whoever needs a model)."""
 
-    items: dict[int, dict[str, Any]]
-    customers: dict[int, dict[str, Any]]
+    items: Mapping[int, dict[str, Any]]
+    customers: Mapping[int, dict[str, Any]]
     cursor: int
     synced_at: datetime | None
 
@@ -60,9 +66,17 @@ class Cache:
         return self
 
     def _load(self) -> None:
+        if self.storage is not None:
+            self.storage.close()  # a compaction under way finishes first
         storage = JournalStorage(str(self.dir), compact_at=self.compact_at)
+        if self.writable:
+            storage.sweep()
         try:
             storage.load()
+        except OutdatedFormat as exc:
+            self.warnings.append(str(CacheOutdated(self.dir, str(exc))))
+            storage = JournalStorage(str(self.dir), compact_at=self.compact_at)
+            storage.reset(on_disk=self.writable)  # nothing to keep: not damage, not ours
         except CorruptData as exc:
             moved = self._move_aside() if self.writable else None
             self.warnings.append(str(CacheCorrupt(self.dir, moved, str(exc))))
@@ -77,13 +91,16 @@ class Cache:
     def _move_aside(self) -> Path:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         aside = ensure_dir(self.dir.parent / f"cache.damaged-{stamp}")
-        for name in ("snapshot.json", "journal.jsonl"):
+        for name in ("snapshot.json", "journal.1.jsonl", "journal.jsonl"):
             src = self.dir / name
             if src.exists():
                 src.replace(aside / name)
         return aside
 
     def close(self) -> None:
+        """Finish a compaction under way (so its work is not lost), then let go."""
+        if self.storage is not None and self.writable:
+            self.storage.close()
         if self.writable:
             self.lock.release()
             self.writable = False
@@ -94,32 +111,40 @@ class Cache:
 
     # -- reading -----------------------------------------------------------------------
 
-    def _data(self) -> dict[str, dict[str, Any]]:
-        assert self.storage is not None
-        data = self.storage.read()
-        assert data is not None
-        return data
+    def _storage(self) -> JournalStorage:
+        assert self.storage is not None, "open the cache first"
+        return self.storage
 
     def snapshot(self) -> CacheSnapshot:
-        data = self._data()
-        meta = data.get("_meta", {})
-        synced = meta.get("synced_at")
+        """Cheap: copies the index (references to immutable bytes), parses nothing."""
+        storage = self._storage()
+        synced = storage.meta.get("synced_at")
         return CacheSnapshot(
-            items={int(k): v for k, v in data.get("items", {}).items()},
-            customers={int(k): v for k, v in data.get("customers", {}).items()},
-            cursor=int(meta.get("cursor", 0)),
+            items=Records(dict(storage.tables.get("items", {}))),
+            customers=Records(dict(storage.tables.get("customers", {}))),
+            cursor=int(storage.meta.get("cursor", 0)),
             synced_at=datetime.fromisoformat(synced) if synced else None,
         )
 
     @property
     def cursor(self) -> int:
-        return int(self._data().get("_meta", {}).get("cursor", 0))
+        return int(self._storage().meta.get("cursor", 0))
+
+    def _record(self, table: str, key: int) -> dict[str, Any] | None:
+        raw = self._storage().tables.get(table, {}).get(int(key))
+        if raw is None:
+            return None
+        value: dict[str, Any] = orjson.loads(raw)
+        return value
 
     def item(self, item_id: int) -> dict[str, Any] | None:
-        return self._data().get("items", {}).get(str(item_id))
+        return self._record("items", item_id)
 
     def customer(self, customer_id: int) -> dict[str, Any] | None:
-        return self._data().get("customers", {}).get(str(customer_id))
+        return self._record("customers", customer_id)
+
+    def __len__(self) -> int:
+        return len(self._storage().tables.get("items", {}))
 
     def mtime(self) -> float:
         """Changes when any process writes; readers poll it to know when to reload."""
@@ -146,6 +171,14 @@ class Cache:
             batch["meta"] = meta
         if batch["tables"] or meta:
             self.storage.append(batch)
+
+    def compact(self) -> None:
+        """Fold the journal into a new snapshot now and wait for it. `apply` does this
+        by itself in the background when the journal grows; this is for tools, tests
+        and benchmarks that want a known state."""
+        if not self.writable:
+            raise CacheBusy(self.dir, 0)
+        self._storage().compact(wait=True)
 
     def touch_synced(self) -> None:
         """Record that we talked to the server just now, with nothing new."""

@@ -36,6 +36,14 @@ class CacheCorrupt(StoreError):
         self.moved_to = moved_to
 
 
+class CacheOutdated(StoreError):
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"the cache {path} was written by another version of csq ({reason}). "
+                         "It will be rebuilt from the server; your pending actions are "
+                         "untouched.")
+        self.path = path
+
+
 class CacheBusy(StoreError):
     def __init__(self, path: Path, seconds: float) -> None:
         super().__init__(f"another csq is writing the cache {path} (waited {seconds:.0f} s). "

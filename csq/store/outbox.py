@@ -1,13 +1,16 @@
 """The outbox: every action the user took that the server has not yet confirmed.
 
-Small and durable. A TinyDB database whose storage writes atomically (temp
-file, fsync, rename), guarded by a file lock so that the app and `csq do` in
-another terminal can append at the same time. Each change re-reads the
-file under the lock, so no process works from a stale copy; a plain read
-needs no lock, since every write renames a whole new file into place (and so
-reading works in a read-only data directory too). An op leaves the
-outbox only after the server has answered it; an op the server refused as
-stale stays as a conflict until the agent re-applies or discards it.
+Small and durable. An append-only log (`oplog.py`): an action is one JSON line
+appended and fsync'd under a file lock, so that the app and `csq do` in
+another terminal can append at the same time, and an append costs the same
+with 1 or 1,000 actions pending. Changes of state (sent, conflict, failed,
+re-applied) are lines too; each change is one line, so it happens whole or not
+at all. A plain read needs no lock (a line is only counted once its newline is
+on disk, and compaction renames a whole new file into place), so reading works
+in a read-only data directory too. An op leaves the outbox only after the
+server has answered it; an op the server refused as stale stays as a conflict
+until the agent re-applies or discards it. This module must never drop an op
+it cannot read: it stops with the file's path instead.
 """
 
 from __future__ import annotations
@@ -19,16 +22,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, ValidationError
-from tinydb import TinyDB
-from tinydb.storages import Storage
 
 from csq.store.errors import OutboxCorrupt, StoreError, StoreUnwritable
-from csq.store.files import FILE_MODE, ensure_dir, write_atomic
+from csq.store.files import FILE_MODE, ensure_dir
+from csq.store.oplog import OpLog
 
-OpKind = Literal["action", "create_item", "create_customer"]
+# handover, acknowledge_handover: the lead's work (值班交接), tied to no item.
+OpKind = Literal["action", "create_item", "create_customer", "handover", "acknowledge_handover"]
 OpState = Literal["pending", "conflict", "failed"]
 
 
@@ -48,7 +50,7 @@ class Op(BaseModel):
     error: str | None = None
     error_type: str | None = None
     server_item: dict[str, Any] | None = None  # the server's version, for a conflict
-    order: int = 0  # position in the outbox (TinyDB's doc id)
+    order: int = 0  # position in the outbox: increasing, never reused (gaps allowed)
 
     @property
     def verb(self) -> str:
@@ -61,40 +63,8 @@ class Op(BaseModel):
                    base_version=base_version, created_at=datetime.now(UTC))
 
 
-class AtomicJSONStorage(Storage):
-    """TinyDB storage that never leaves a half-written file behind."""
-
-    def __init__(self, path: str) -> None:
-        self.path = Path(path)
-
-    def read(self) -> dict[str, dict[str, Any]] | None:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise OutboxCorrupt(self.path, exc.strerror or str(exc)) from None
-        if not raw.strip():
-            return None
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise OutboxCorrupt(self.path, f"not JSON: {exc}") from None
-        if not isinstance(data, dict) or not all(_is_table(t) for t in data.values()):
-            raise OutboxCorrupt(self.path, "not an outbox (expected tables of numbered records)")
-        return data
-
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
-        write_atomic(self.path, orjson.dumps(data))
-
-    def close(self) -> None:
-        pass
-
-
-def _is_table(table: object) -> bool:
-    """TinyDB's layout: {"1": {record}, "2": {record}, …}."""
-    return isinstance(table, dict) and all(
-        isinstance(doc, dict) and key.isascii() and key.isdigit() for key, doc in table.items())
+def _record(op: Op) -> dict[str, Any]:
+    return op.model_dump(mode="json", exclude={"order"})
 
 
 class Outbox:
@@ -102,9 +72,11 @@ class Outbox:
         self.path = path
         self.lock = FileLock(str(path.with_suffix(".lock")), timeout=lock_timeout,
                              mode=FILE_MODE)
+        self.log = OpLog(path)
+        self._validated: dict[int, tuple[dict[str, Any], Op]] = {}
 
     @contextmanager
-    def _table(self) -> Iterator[Any]:
+    def _locked(self) -> Iterator[OpLog]:
         ensure_dir(self.path.parent)
         try:
             self.lock.acquire()
@@ -114,11 +86,7 @@ class Outbox:
         except OSError as exc:  # the lock file cannot be opened: a read-only directory
             raise StoreUnwritable(Path(self.lock.lock_file), exc.strerror or str(exc)) from None
         try:
-            db = TinyDB(str(self.path), storage=AtomicJSONStorage)
-            try:
-                yield db.table("ops", cache_size=0)
-            finally:
-                db.close()
+            yield self.log
         finally:
             self.lock.release()
 
@@ -126,87 +94,102 @@ class Outbox:
         """Raise OutboxCorrupt now rather than at the first action."""
         self.all()
 
-    def _ops(self, table: Any) -> list[Op]:
+    def _ops(self) -> list[Op]:
+        """Every op, in order, validated once per version of its record."""
+        docs = self.log.read_docs()
         ops = []
-        for doc in table.all():
+        known = self._validated
+        for order, doc in docs.items():
+            seen = known.get(order)
+            if seen is not None and seen[0] is doc:
+                ops.append(seen[1])
+                continue
             try:
-                ops.append(Op.model_validate({**doc, "order": doc.doc_id}))
+                op = Op.model_validate({**doc, "order": order})
             except ValidationError as exc:
-                raise OutboxCorrupt(self.path, f"record {doc.doc_id}: "
+                raise OutboxCorrupt(self.path, f"record {order}: "
                                     f"{exc.errors()[0]['msg']}") from None
+            known[order] = (doc, op)
+            ops.append(op)
+        for order in [o for o in known if o not in docs]:
+            del known[order]
         return sorted(ops, key=lambda op: op.order)
 
     def append(self, op: Op) -> Op:
-        """Durable once this returns: the file is fsync'd and renamed into place."""
-        with self._table() as table:
-            doc_id = table.insert(op.model_dump(mode="json", exclude={"order"}))
-        return op.model_copy(update={"order": doc_id})
+        """Durable once this returns: one line, written and fsync'd. Reads only the
+        file's first and last lines, so the cost does not grow with what is pending."""
+        with self._locked() as log:
+            order = log.append_line(add=_record(op))
+        return op.model_copy(update={"order": order})
 
     def all(self) -> list[Op]:
-        db = TinyDB(str(self.path), storage=AtomicJSONStorage)
-        try:
-            return self._ops(db.table("ops", cache_size=0))
-        finally:
-            db.close()
+        """Without the lock: what the last whole line on disk says."""
+        return [op.model_copy() for op in self._ops()]
 
     def get(self, op_id: str) -> Op | None:
         return next((op for op in self.all() if op.op_id == op_id), None)
 
     def update(self, op_id: str, **fields: Any) -> None:
-        with self._table() as table:
-            for op in self._ops(table):
+        with self._locked() as log:
+            for op in self._ops():
                 if op.op_id == op_id:
-                    new = op.model_copy(update=fields).model_dump(mode="json", exclude={"order"})
-                    table.update(new, doc_ids=[op.order])
+                    new = _record(op.model_copy(update=fields))
+                    changed = {k: v for k, v in new.items() if k in fields}
+                    log.append_line(changes={op.order: changed})
                     return
 
     def remove(self, op_id: str) -> None:
-        with self._table() as table:
-            ids = [op.order for op in self._ops(table) if op.op_id == op_id]
-            if ids:
-                table.remove(doc_ids=ids)
+        with self._locked() as log:
+            orders = [op.order for op in self._ops() if op.op_id == op_id]
+            if orders:
+                log.append_line(delete=orders)
+                log.compact_if_worth_it()
 
     def acknowledged(self, op: Op, old_version: int | None, new_version: int | None) -> None:
         """The server applied `op`: move later ops of the same item that were built
-        on the view it changed onto the version it produced, then drop it.
+        on the view it changed onto the version it produced, and drop it.
 
-        Two writes, in this order so that a crash between them is harmless: the op
-        is still here, is sent again and replayed, and the rebase is not repeated
-        (those ops are no longer on `old_version`). The other order would leave
-        them on a version the server has left behind: a conflict with oneself."""
-        with self._table() as table:
-            ops = self._ops(table)
+        One line, so both happen or neither: a crash before it leaves the op here,
+        to be sent again and replayed by the server (same Idempotency-Key), and
+        the later ops on the version that replay will produce."""
+        with self._locked() as log:
+            ops = self._ops()
+            rebase: dict[int, dict[str, Any]] = {}
             if op.item_id is not None and old_version is not None \
                     and new_version not in (None, old_version):
-                later = [o.order for o in ops if o.order > op.order
-                         and o.item_id == op.item_id and o.base_version == old_version]
-                if later:  # one rewrite of the file, not one per op
-                    table.update({"base_version": new_version}, doc_ids=later)
-            table.remove(doc_ids=[o.order for o in ops if o.op_id == op.op_id])
+                rebase = {o.order: {"base_version": new_version} for o in ops
+                          if o.order > op.order and o.item_id == op.item_id
+                          and o.base_version == old_version}
+            gone = [o.order for o in ops if o.op_id == op.op_id]
+            if rebase or gone:
+                log.append_line(changes=rebase, delete=gone)
+                log.compact_if_worth_it()
 
     def reapply(self, op_id: str) -> Op | None:
-        """Send a conflicted op again on top of the server's current version (the
-        ops waiting behind it first, so a crash in between leaves it a conflict)."""
-        with self._table() as table:
-            ops = self._ops(table)
+        """Send a conflicted op again on top of the server's current version, with
+        the ops waiting behind it moved onto that version too (in the same line)."""
+        with self._locked() as log:
+            ops = self._ops()
             for op in ops:
                 if op.op_id == op_id and op.state in ("conflict", "failed"):
                     version = (op.server_item or {}).get("version", op.base_version)
-                    later = [o.order for o in ops if o.order > op.order
-                             and o.item_id == op.item_id and o.state == "pending"]
-                    if later:
-                        table.update({"base_version": version}, doc_ids=later)
+                    changes: dict[int, dict[str, Any]] = {
+                        o.order: {"base_version": version} for o in ops
+                        if o.order > op.order and o.item_id == op.item_id
+                        and o.state == "pending"}
                     fresh = {"op_id": str(uuid.uuid4()), "state": "pending", "error": None,
                              "error_type": None, "server_item": None, "attempts": 0,
                              "base_version": version}
-                    table.update(fresh, doc_ids=[op.order])
+                    changes[op.order] = fresh
+                    log.append_line(changes=changes)
                     return op.model_copy(update=fresh)
         return None
 
     def discard(self, op_id: str) -> Op | None:
-        with self._table() as table:
-            for op in self._ops(table):
+        with self._locked() as log:
+            for op in self._ops():
                 if op.op_id == op_id:
-                    table.remove(doc_ids=[op.order])
+                    log.append_line(delete=[op.order])
+                    log.compact_if_worth_it()
                     return op
         return None

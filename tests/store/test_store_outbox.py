@@ -1,5 +1,6 @@
 """The outbox: durable on return, shared safely by processes, never silently
-dropped when damaged, and rebased correctly as the server answers."""
+dropped when damaged, rebased correctly as the server answers, and cheap to
+append to however much is pending."""
 
 from __future__ import annotations
 
@@ -8,14 +9,13 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 from filelock import FileLock, Timeout
 
 from csq.store import Cache, CacheBusy, Op, Outbox, OutboxCorrupt
-from csq.store.outbox import AtomicJSONStorage
+from csq.store.oplog import OpLog
 from tests.support.client import ROOT
 
 
@@ -52,6 +52,13 @@ UNREADABLE = {
 }
 
 
+UNREADABLE |= {
+    "a header cut short": b'{"format":"csq-outbox","version":2,"n":0',
+    "a last line that is not an entry": b'{"format":"csq-outbox","version":2,"n":0}\n[1]\n',
+    "a newer format": b'{"format":"csq-outbox","version":9,"n":0}\n',
+}
+
+
 @pytest.mark.parametrize("content", UNREADABLE.values(), ids=list(UNREADABLE))
 def test_an_unreadable_outbox_stops_with_its_path_and_is_never_overwritten(
         tmp_path: Path, content: bytes) -> None:
@@ -65,16 +72,84 @@ def test_an_unreadable_outbox_stops_with_its_path_and_is_never_overwritten(
     assert path.read_bytes() == content
 
 
+def test_damage_before_the_last_line_is_reported_by_a_read_and_never_overwritten(
+        tmp_path: Path) -> None:
+    path = tmp_path / "outbox.json"
+    content = (b'{"format":"csq-outbox","version":2,"n":0}\n{"n":1,"add":\n'
+               b'{"n":2,"del":[1]}\n')
+    path.write_bytes(content)
+    outbox = Outbox(path)
+    for attempt in (outbox.check, outbox.all):
+        with pytest.raises(OutboxCorrupt) as caught:
+            attempt()
+        assert str(path) in str(caught.value) and "line 2" in str(caught.value)
+    # An append reads only the file's ends (the app and `csq do` check first): it
+    # adds its line and leaves the damage where it is, for a person to repair.
+    outbox.append(note(1, "new"))
+    assert path.read_bytes().startswith(content)
+
+
 def test_a_record_that_is_not_an_action_is_reported_and_kept(tmp_path: Path) -> None:
     path = tmp_path / "outbox.json"
     bad = {"op_id": 5, "payload": "claim"}
-    path.write_bytes(orjson.dumps({"ops": {"1": bad}}))
+    path.write_bytes(orjson.dumps({"ops": {"1": bad}}))  # the previous release's format
     outbox = Outbox(path)
     with pytest.raises(OutboxCorrupt) as caught:
         outbox.check()
     assert "record 1" in str(caught.value) and str(path) in str(caught.value)
     outbox.append(note(1, "new"))  # (the app and `csq do` check before they append)
-    assert orjson.loads(path.read_bytes())["ops"]["1"] == bad  # never dropped
+    assert OpLog(path).read_docs()[1] == bad  # never dropped
+
+
+def test_an_outbox_of_the_previous_release_is_read_and_carried_over_in_order(
+        tmp_path: Path) -> None:
+    path = tmp_path / "outbox.json"
+    old = [note(7, "first"), move(7, "resolved", 3)]
+    path.write_bytes(orjson.dumps({"ops": {  # TinyDB's layout, as it wrote it
+        str(i): op.model_dump(mode="json", exclude={"order"}) for i, op in ((3, old[0]),
+                                                                              (8, old[1]))}}))
+    outbox = Outbox(path)
+    assert [(o.order, o.op_id) for o in outbox.all()] == [(3, old[0].op_id), (8, old[1].op_id)]
+    new = outbox.append(note(7, "after the upgrade"))
+    assert new.order == 9
+    assert path.read_bytes().startswith(b'{"format":"csq-outbox"')
+    assert [o.op_id for o in Outbox(path).all()] == [old[0].op_id, old[1].op_id, new.op_id]
+
+
+def test_an_append_reads_only_the_ends_of_the_file_and_a_torn_last_line_is_cut(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "outbox.json"
+    outbox = Outbox(path)
+    ops = [outbox.append(note(i, f"n{i}")) for i in range(300)]
+    with path.open("ab") as log:
+        log.write(b'{"n":301,"add":{"op_id":"half-writ')  # SIGKILL mid-append
+    assert [o.op_id for o in Outbox(path).all()] == [o.op_id for o in ops]  # not counted
+
+    def no_full_read(self: OpLog, fd: int, size: int) -> bytes:
+        raise AssertionError("an append read the whole outbox")
+
+    monkeypatch.setattr(OpLog, "_read_all", no_full_read)
+    after = Outbox(path).append(note(1, "after the crash"))
+    monkeypatch.undo()
+    assert after.order == 301
+    assert [o.op_id for o in Outbox(path).all()] == [o.op_id for o in ops] + [after.op_id]
+
+
+def test_a_drained_outbox_is_folded_back_to_its_header_and_numbering_goes_on(
+        tmp_path: Path) -> None:
+    path = tmp_path / "outbox.json"
+    outbox = Outbox(path)
+    ops = [outbox.append(note(1, "x" * 500)) for _ in range(200)]
+    full = path.stat().st_size
+    sizes = []
+    for op in ops[:-1]:
+        outbox.acknowledged(op, None, None)
+        sizes.append(path.stat().st_size)
+    assert max(sizes) < full + 64 * 1024  # history is folded away as it piles up
+    outbox.acknowledged(ops[-1], None, None)
+    assert path.stat().st_size < 200  # nothing pending: just the header
+    assert outbox.all() == []
+    assert outbox.append(note(1, "next")).order > ops[-1].order  # orders are never reused
 
 
 def test_an_unreadable_outbox_is_corrupt_not_empty(tmp_path: Path) -> None:
@@ -116,56 +191,54 @@ class Died(BaseException):
     """The process ended here (SIGKILL, power): nothing after this write happens."""
 
 
-def dying_at_write(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
-    """Let n-1 more outbox writes through, then die in place of the n-th."""
-    real = AtomicJSONStorage.write
-    left = [n]
+def dying_at_write(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """The next outbox write dies: before a byte reaches the file, or halfway."""
+    from csq.store import oplog
 
-    def write(self: AtomicJSONStorage, data: dict[str, Any]) -> None:
-        left[0] -= 1
-        if left[0] == 0:
-            raise Died
-        real(self, data)
+    def append_durable(path: Path, data: bytes, *, sync: bool = True) -> None:
+        if how == "torn":
+            with path.open("ab") as log:
+                log.write(data[: len(data) // 2])
+        raise Died
 
-    monkeypatch.setattr(AtomicJSONStorage, "write", write)
+    monkeypatch.setattr(oplog, "append_durable", append_durable)
 
 
-@pytest.mark.parametrize("dies_at", [1, 2])
+@pytest.mark.parametrize("how", ["before", "torn"])
 def test_a_crash_inside_an_ack_never_leaves_later_ops_on_a_left_behind_version(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dies_at: int) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     outbox = Outbox(tmp_path / "outbox.json")
     sent = outbox.append(move(7, "open", 3))
     later = outbox.append(move(7, "resolved", 3))
-    dying_at_write(monkeypatch, dies_at)
+    dying_at_write(monkeypatch, how)
     with pytest.raises(Died):
         outbox.acknowledged(sent, 3, 4)
     monkeypatch.undo()
     left = {o.op_id: o for o in Outbox(tmp_path / "outbox.json").all()}
-    if sent.op_id not in left:  # the ack went through: the next op must have moved on
-        assert left[later.op_id].base_version == 4
-    else:  # it will be sent again, replayed, and acknowledged again
-        outbox.acknowledged(left[sent.op_id], 3, 4)
-        assert [(o.op_id, o.base_version) for o in outbox.all()] == [(later.op_id, 4)]
+    # The ack is one line: it happened whole or not at all. Here, not at all: the op
+    # will be sent again, replayed by the server, and acknowledged again.
+    assert {o.base_version for o in left.values()} == {3} and sent.op_id in left
+    outbox.acknowledged(left[sent.op_id], 3, 4)
+    assert [(o.op_id, o.base_version) for o in outbox.all()] == [(later.op_id, 4)]
 
 
-@pytest.mark.parametrize("dies_at", [1, 2])
+@pytest.mark.parametrize("how", ["before", "torn"])
 def test_a_crash_inside_a_reapply_never_sends_what_waits_behind_on_an_old_version(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dies_at: int) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     outbox = Outbox(tmp_path / "outbox.json")
     stale = outbox.append(move(7, "resolved", 3))
     later = outbox.append(note(7, "after", 3))
     outbox.update(stale.op_id, state="conflict", server_item={"version": 6})
-    dying_at_write(monkeypatch, dies_at)
+    dying_at_write(monkeypatch, how)
     with pytest.raises(Died):
         outbox.reapply(stale.op_id)
     monkeypatch.undo()
     ops = Outbox(tmp_path / "outbox.json").all()
-    if ops[0].state == "pending":  # re-applied: everything behind it is on version 6
-        assert [o.base_version for o in ops] == [6, 6]
-    else:  # still a conflict, holding the item; the agent re-applies again
-        assert ops[0].op_id == stale.op_id and ops[1].op_id == later.op_id
-        outbox.reapply(stale.op_id)
-        assert [(o.state, o.base_version) for o in outbox.all()] == [("pending", 6)] * 2
+    # still a conflict, holding the item, with what waits behind it untouched
+    assert [(o.op_id, o.state) for o in ops] == [(stale.op_id, "conflict"),
+                                                 (later.op_id, "pending")]
+    outbox.reapply(stale.op_id)
+    assert [(o.state, o.base_version) for o in outbox.all()] == [("pending", 6)] * 2
 
 
 def _append_many(path: str, worker: int, count: int) -> None:
