@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -137,13 +137,17 @@ class Facts:
 
     def split(self, key: Callable[[Item, datetime], str]) -> dict[str, Facts]:
         """Facts grouped by `key(subject, moment)`, keys sorted."""
-        groups: dict[str, dict[str, list[Any]]] = {}
-        for f in fields(self):
-            for fact in getattr(self, f.name):
-                bucket = groups.setdefault(key(fact.subject, fact.at),
-                                           {g.name: [] for g in fields(self)})
-                bucket[f.name].append(fact)
-        return {k: Facts(**{n: tuple(v) for n, v in groups[k].items()}) for k in sorted(groups)}
+        groups: dict[str, tuple[list[Any], ...]] = {}
+        kinds: tuple[tuple[Contact | Score | Closing | Withdrawal, ...], ...] = (
+            self.contacts, self.scores, self.closings, self.withdrawals)
+        for n, facts in enumerate(kinds):
+            for fact in facts:
+                k = key(fact.subject, fact.at)
+                bucket = groups.get(k)
+                if bucket is None:
+                    bucket = groups[k] = ([], [], [], [])
+                bucket[n].append(fact)
+        return {k: Facts(*(tuple(v) for v in groups[k])) for k in sorted(groups)}
 
 
 def gather(items: Iterable[Item], period: Period, now: datetime,
@@ -152,6 +156,7 @@ def gather(items: Iterable[Item], period: Period, now: datetime,
     of the complaints in it (coverage) and the parents of its callbacks
     (attribution); `members` are the ids of member customers."""
     items = list(items)
+    start, end = period.start, period.end  # Period.contains, without recomputing both
     member_ids = set(members)
     by_id = {i.id: i for i in items}
     callbacks_of: dict[int, list[Item]] = {}
@@ -160,20 +165,20 @@ def gather(items: Iterable[Item], period: Period, now: datetime,
             callbacks_of.setdefault(item.parent_id, []).append(item)
     contacts, scores, closings, withdrawals = [], [], [], []
     for item in items:
-        if item.kind in CONTACT_KINDS and period.contains(item.created_at):
+        if item.kind in CONTACT_KINDS and start <= item.created_at < end:
             if item.status == WITHDRAWN:
                 withdrawals.append(Withdrawal(item, item.created_at))
             else:
                 contacts.append(_contact(item, now))
         if item.kind == Kind.CALLBACK and item.result is not None \
-                and period.contains(item.result.at):
+                and start <= item.result.at < end:
             subject = by_id.get(item.parent_id or 0, item)
             if subject.status != WITHDRAWN:
                 scores.append(Score(subject, item.result.at, item.result.satisfaction))
         if item.kind == Kind.COMPLAINT and item.status == "closed" \
                 and item.customer_id in member_ids:
             closed = moved_at(item, "closed")
-            if closed is not None and period.contains(closed):
+            if closed is not None and start <= closed < end:
                 covered = any(cb.status in ("completed", "waived")
                               for cb in callbacks_of.get(item.id, ()))
                 closings.append(Closing(item, closed, covered))
@@ -308,9 +313,10 @@ def by_time(facts: Facts, buckets: Iterable[Period],
             customers: int | None = None) -> list[tuple[Period, Kpis]]:
     """One row per bucket (days, weeks or months of the period), empty ones included."""
     buckets = list(buckets)
+    bounds = [(b.start, b.end, b.label) for b in buckets]
 
     def key(_: Item, at: datetime) -> str:
-        return next((b.label for b in buckets if b.contains(at)), NONE_KEY)
+        return next((label for start, end, label in bounds if start <= at < end), NONE_KEY)
 
     split = facts.split(key)
     return [(b, summarise(split.get(b.label, Facts()), customers)) for b in buckets]

@@ -33,12 +33,21 @@ log = logging.getLogger("csq.server.metrics")
 # is_open below is the rule (csq.domain.lifecycle).
 _DONE_ANYWHERE = sorted({s for statuses in DONE_STATUSES.values() for s in statuses})
 SAMPLE_EVERY = 300.0  # seconds between points of the depth chart
+# Pushes at most this often: a change waits at most this long plus one
+# computation before every wall has it (issue 6: lag <= 1 s p99).
+PUSH_EVERY = 0.25
+DEPTH_POINTS = 72  # six hours of them
+BACKFILL_EVENTS = 200_000  # at most this many events replayed at start (a busy server:
+                           # a shorter chart, not a slow start)
 
 
 
 async def compute(session: AsyncSession, hub: Hub, policy: SlaPolicy,
                   depth_history: list[float] | None = None) -> LiveMetrics:
     now = datetime.now(UTC)
+    # The seq before the read: every write up to it is committed, so the figures
+    # reflect at least that much (a later head could name writes not read here).
+    seq = hub.head
     docs = (await session.execute(select(models.Item.doc).where(
         models.Item.status.notin_(_DONE_ANYWHERE)))).scalars().all()
     items = [Item.model_validate(d) for d in docs]
@@ -76,7 +85,7 @@ async def compute(session: AsyncSession, hub: Hub, policy: SlaPolicy,
         models.Event.type == "callback_completed", models.Event.at >= start_of_day))).scalars()
     values = [int(d["satisfaction"]) for d in scores if "satisfaction" in d]
     return LiveMetrics(
-        seq=hub.head, at=now, waiting_by_kind=waiting, oldest_waiting_s=oldest,
+        seq=seq, at=now, waiting_by_kind=waiting, oldest_waiting_s=oldest,
         breached=breached, at_risk=at_risk, escalations_open=escalations,
         agents=sorted(agents, key=lambda a: (-a.open_items, a.username)),
         callbacks_due_today=due_today, callbacks_overdue=overdue_callbacks,
@@ -85,6 +94,58 @@ async def compute(session: AsyncSession, hub: Hub, policy: SlaPolicy,
         handovers_unacknowledged=await unacknowledged(session),
         quality_followups_overdue=sum(follow_up(i, now, policy).overdue for i in items
                                       if is_quality_complaint(i)))
+
+
+def _waiting(kind: str, status: str | None, owner: str | None) -> bool:
+    return status is not None and owner is None and is_open(kind, status)
+
+
+async def depth_backfill(session: AsyncSession, now: datetime, *, every: float = SAMPLE_EVERY,
+                         points: int = DEPTH_POINTS,
+                         budget: int = BACKFILL_EVENTS) -> list[float]:
+    """Items waiting at each of the `points` sample times before `now`, oldest
+    first, so a restarted server or a fresh replica draws the chart at once.
+
+    Replayed backwards from the items' state now through the events' diffs
+    ({field: [old, new]} on the first event of every write): undoing a write
+    moves the count by whether the item waited before it and after it. Stops
+    after `budget` events; samples older than that are left out, not guessed."""
+    start = now - timedelta(seconds=every * points)
+    rows = (await session.execute(
+        select(models.Event.at, models.Event.item_id, models.Event.data)
+        .where(models.Event.at >= start, models.Event.item_id.is_not(None))
+        .order_by(models.Event.at.desc(), models.Event.id.desc()).limit(budget))).all()
+    diffs = [(_aware(at), int(item_id), data["diff"]) for at, item_id, data in rows
+             if isinstance(data, dict) and isinstance(data.get("diff"), dict)]
+    state: dict[int, tuple[str, str | None, str | None]] = {}
+    ids = sorted({item_id for _, item_id, _ in diffs})
+    for chunk in range(0, len(ids), 1000):
+        for row in (await session.execute(
+                select(models.Item.id, models.Item.kind, models.Item.status, models.Item.owner)
+                .where(models.Item.id.in_(ids[chunk:chunk + 1000])))).all():
+            state[int(row.id)] = (str(row.kind), row.status, row.owner)
+    open_now = (await session.execute(select(models.Item.kind, models.Item.status).where(
+        models.Item.owner.is_(None), models.Item.status.notin_(_DONE_ANYWHERE)))).all()
+    depth = sum(is_open(k, st) for k, st in open_now)
+    times = [now - timedelta(seconds=every * k) for k in range(1, points + 1)]  # newest first
+    samples: list[float] = []
+    for at, item_id, diff in diffs:
+        while len(samples) < len(times) and times[len(samples)] >= at:
+            samples.append(float(depth))
+        if len(samples) == len(times) or item_id not in state:
+            continue
+        after = state[item_id]
+        before = (after[0], diff["status"][0] if "status" in diff else after[1],
+                  diff["owner"][0] if "owner" in diff else after[2])
+        depth -= _waiting(*after) - _waiting(*before)
+        state[item_id] = before
+    if len(rows) < budget:  # the whole window was replayed: the oldest samples are known
+        samples += [float(depth)] * (len(times) - len(samples))
+    return samples[::-1]
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
 class LiveMetricsCache:
@@ -98,7 +159,7 @@ class LiveMetricsCache:
         self._at = 0.0
         self._lock = asyncio.Lock()
         self.computed = 0  # how many times the figures were really computed
-        self.depth: deque[float] = deque(maxlen=72)  # six hours of five-minute samples
+        self.depth: deque[float] = deque(maxlen=DEPTH_POINTS)  # five-minute samples
         self._sampled_at = 0.0
 
     async def get(self) -> LiveMetrics:
@@ -115,12 +176,27 @@ class LiveMetricsCache:
                 self._sampled_at = self._at
             return self._value
 
+    async def backfill(self) -> None:
+        """Draw the depth chart's past from the events, before the samples taken live."""
+        try:
+            async with self.sessions() as session:
+                past = await depth_backfill(session, datetime.now(UTC))
+        except Exception:  # a chart without its past is no reason to stop
+            log.warning("could not back-fill the queue depth", exc_info=True)
+            return
+        async with self._lock:
+            self.depth = deque([*past, *self.depth][-DEPTH_POINTS:], maxlen=DEPTH_POINTS)
+
     async def publish(self) -> None:
         """Push the figures on every stream when they change: computed once for
-        all walls, at most once a second, and at least every five seconds while
-        anyone listens (SLA clocks move without writes)."""
+        all walls and encoded once for all streams, at most every PUSH_EVERY
+        seconds, and at least every five seconds while anyone listens (SLA
+        clocks move without writes)."""
+        await self.backfill()
         last = None
+        loop = asyncio.get_running_loop()
         while True:
+            started = loop.time()
             self.hub.head_moved.clear()
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
             # cancel that lands as the event fires, and shutdown then waits forever.
@@ -137,4 +213,4 @@ class LiveMetricsCache:
                     if body != last:
                         last = body
                         self.hub.push("metrics", figures.model_dump_json())
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(max(0.0, PUSH_EVERY - (loop.time() - started)))

@@ -80,7 +80,8 @@ class Event(Base):
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
     data: Mapped[dict[str, Any]]
 
-    __table_args__ = (Index("ix_events_at", "at"),)  # reports read a period's events
+    __table_args__ = (Index("ix_events_at", "at"),  # reports read a period's events
+                      Index("ix_events_at_type_item", "at", "type", "item_id"))
 
 
 class SeqCounter(Base):
