@@ -7,25 +7,33 @@ It implements the screens' Backend: reads of the local view, and intents.
 from __future__ import annotations
 
 import contextlib
+import gc
+import itertools
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from pydantic import ValidationError
+from rich.console import RenderableType
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
 from csq.api import LiveMetrics
+from csq.api.lead import AgentLoads
 from csq.config import Login, UiConfig
 from csq.domain.actions import ACTION_NAMES, parse_action
 from csq.domain.engine import Actor, Context, allowed_verbs, apply_action, new_item
 from csq.domain.errors import DomainError
-from csq.domain.records import Customer, Item, ItemDraft
+from csq.domain.handover import Handover
+from csq.domain.records import Customer, Item
 from csq.domain.roles import Role, is_lead, is_read_only, may
 from csq.domain.sla import DEFAULT_POLICY, SlaPolicy
 from csq.i18n import label, relabel, set_lang, t
+from csq.keyprobe import KeyProbe
+from csq.screens.backend import ReadFailed
 from csq.state.queue import DEFAULT_TABS, QueueState, Tab
 from csq.store import Cache, Op, Profile
 from csq.sync import (
@@ -37,6 +45,7 @@ from csq.sync import (
     SyncEngine,
     SyncError,
 )
+from csq.sync.drafts import parse_new_item, provisional_customer
 from csq.sync.status import SyncStatus
 
 
@@ -44,10 +53,17 @@ class CsqApp(App[int]):
     TITLE = "csq"
     CSS_PATH = "csq.tcss"
     ENABLE_COMMAND_PALETTE = True
+    # The lead's screens, from anywhere but a form (check_action says for whom).
+    LEAD_BINDINGS = [
+        Binding("H", "handovers", t("key.handovers"), show=False, id="handovers"),
+        Binding("F", "followups", t("key.followups"), show=False, id="followups"),
+        Binding("L", "allocation", t("key.allocation"), show=False, id="allocation"),
+    ]
     BINDINGS = [
         Binding("question_mark", "help", t("key.help"), id="help"),
         Binding("q", "quit", t("key.quit"), id="quit"),
         Binding("colon", "command_palette", "Commands", show=False, id="palette"),
+        *LEAD_BINDINGS,
     ]
 
     def __init__(self, login: Login, http: httpx.AsyncClient, ui: UiConfig, *,
@@ -70,7 +86,7 @@ class CsqApp(App[int]):
         self.http = http
         self.cache = Cache(self.profile.ensure().cache_dir)
         self.engine = SyncEngine(self.profile, http, self.actor, policy=self.policy,
-                                 cache=self.cache)
+                                 cache=self.cache, clock=self.clock)
         self._changed: set[int] = set()
         self._customers_changed: set[int] = set()
         self._flush_scheduled = False
@@ -78,6 +94,7 @@ class CsqApp(App[int]):
         self._watching = False  # True once the first sync has reached live
         self._fresh: set[int] = set()
         self._last_counts = 0.0
+        self._probe = KeyProbe.from_env()  # bench/tui.py's key-to-frame timings
         if ui.keys:
             self.set_keymap(ui.keys)
 
@@ -110,17 +127,48 @@ class CsqApp(App[int]):
         with contextlib.suppress(Exception):
             await self.http.aclose()
         self.cache.close()
+        gc.unfreeze()  # what _load_all froze may be collected again (tests run many apps)
+
+    async def on_event(self, event: events.Event) -> None:
+        if self._probe and isinstance(event, events.Key) and not event.is_forwarded:
+            self._probe.key(event.key)
+        await super().on_event(event)
+
+    def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
+        super()._display(screen, renderable)
+        if self._probe and renderable is not None:
+            self._probe.paint()
 
     def _load_all(self) -> None:
         snap = self.cache.snapshot()
         if self.engine.status.synced_at is None:  # "cached 3 min ago", not "never"
             self.engine.status = self.engine.status.with_(synced_at=snap.synced_at)
         overrides = self.engine.view_overrides()
-        docs = [overrides[i].model_dump(mode="json") if i in overrides else d
-                for i, d in snap.items.items()]
-        docs += [o.model_dump(mode="json") for i, o in overrides.items() if i < 0]
+        # A generator: each cached document is parsed, made a row and dropped, so
+        # 50,000 full items (timelines and all) are never in memory at once.
+        docs = (overrides[i].model_dump(mode="json") if i in overrides else d
+                for i, d in snap.items.items())
+        created = [o.model_dump(mode="json") for i, o in overrides.items() if i < 0]
         self._pending_ids = set(overrides)
-        self.queue.load(docs, snap.customers.values(), self.now(), pending=overrides)
+        customers = [*snap.customers.values(), *self._pending_customer_docs()]
+        # Loading makes hundreds of thousands of objects and no cyclic garbage: the
+        # cyclic GC would walk them over and over while they load (a second at 50,000
+        # items), then again on every full collection (a pause under a keystroke).
+        gc.disable()
+        try:
+            self.queue.load(itertools.chain(docs, created), customers, self.now(),
+                            pending=overrides)
+        finally:
+            gc.enable()
+        gc.freeze()  # what is loaded now stays out of later collections
+
+    def _pending_customer_docs(self, ops: list[Op] | None = None) -> list[dict[str, Any]]:
+        """New customers still in the outbox, so their new items show a name;
+        the ones that have reached the server leave the queue's map."""
+        pending = self.engine.pending_customers(ops)
+        for cid in [c for c in self.queue.customers if c < 0 and c not in pending]:
+            del self.queue.customers[cid]
+        return [c.model_dump(mode="json") for c in pending.values()]
 
     # -- sync events -> screens ----------------------------------------------------------
 
@@ -145,9 +193,13 @@ class CsqApp(App[int]):
             for s in self.screen_stack:
                 if isinstance(s, WallScreen):
                     s.show_metrics(event.metrics)
+                elif hasattr(s, "metrics_seen"):  # the lead's screens
+                    s.metrics_seen(event.metrics)
         elif isinstance(event, PresenceSeen):
             self._apply_presence()
         elif isinstance(event, OpsSettled):
+            if any(op.kind in ("handover", "acknowledge_handover") for op in event.report.sent):
+                self._each_screen("reload_remote")
             for op in event.report.conflicts:
                 self.notify(t("toast.conflict", id=op.item_id), severity="warning", timeout=8)
             for op in event.report.failed:
@@ -162,7 +214,8 @@ class CsqApp(App[int]):
             return  # the app is closing: nothing left to draw on
         changed, self._changed = self._changed, set()
         customers, self._customers_changed = self._customers_changed, set()
-        overrides = self.engine.view_overrides()
+        ops = self.engine.outbox.all()
+        overrides = self.engine.view_overrides(ops)
         touched = changed | set(overrides) | self._pending_ids
         fresh, self._fresh = self._fresh, set()
         docs = []
@@ -175,9 +228,10 @@ class CsqApp(App[int]):
             else:
                 gone.append(item_id)
         self._pending_ids = set(overrides)
-        if customers:
-            self.queue.upsert_customers(
-                c for cid in customers if (c := self.cache.customer(cid)) is not None)
+        fresh_customers = [c for cid in customers if (c := self.cache.customer(cid)) is not None]
+        fresh_customers += self._pending_customer_docs(ops)
+        if fresh_customers:
+            self.queue.upsert_customers(fresh_customers)
         self.queue.upsert(docs, pending=overrides)
         if gone:
             self.queue.remove(gone)
@@ -192,6 +246,8 @@ class CsqApp(App[int]):
                     s.refresh_counts()
             elif isinstance(s, DetailScreen) and s.item_id in touched:
                 s.refresh_item()
+            elif hasattr(s, "items_changed"):  # the lead's screens
+                s.items_changed()
         if hasattr(screen, "show_status"):
             screen.show_status()
 
@@ -234,6 +290,8 @@ class CsqApp(App[int]):
         return self.engine.local_item(item_id)
 
     def customer(self, customer_id: int) -> Customer | None:
+        if customer_id < 0:  # created with a new item that is still in the outbox
+            return self.engine.pending_customers().get(customer_id)
         raw = self.cache.customer(customer_id)
         return Customer.model_validate(raw) if raw else None
 
@@ -268,11 +326,12 @@ class CsqApp(App[int]):
     def explain(self, item_id: int | None, payload: dict[str, Any]) -> str | None:
         try:
             if item_id is None:
-                draft = ItemDraft.model_validate(payload)
-                customer = self.customer(draft.customer_id)
+                new = parse_new_item(payload)
+                customer = provisional_customer(new.customer, -1, self.now()) \
+                    if new.customer is not None else self.customer(new.draft.customer_id)
                 if customer is None:
-                    return f"no customer {draft.customer_id} in the cache"
-                new_item(draft, Context(self.actor, self.now(), self.policy, customer), 0)
+                    return f"no customer {new.draft.customer_id} in the cache"
+                new_item(new.draft, Context(self.actor, self.now(), self.policy, customer), 0)
                 return None
             action = parse_action(payload)
             item = self.item(item_id)
@@ -282,7 +341,9 @@ class CsqApp(App[int]):
                                                self.customer(item.customer_id)))
         except ValidationError as exc:
             first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"][1:]) or "input"
+            # An action's errors start with its name (the union's tag); a draft's do not.
+            loc = first["loc"][1:] if item_id is not None else first["loc"]
+            where = ".".join(str(p) for p in loc) or "input"
             return f"{where}: {first['msg']}"
         except DomainError as exc:
             return exc.detail
@@ -311,8 +372,14 @@ class CsqApp(App[int]):
         try:
             self.engine.submit_new_item(payload)
         except (DomainError, ValidationError) as exc:
-            self.notify(t("toast.refused", reason=str(exc)), severity="error")
+            reason = exc.detail if isinstance(exc, DomainError) else str(exc.errors()[0]["msg"])
+            self.notify(t("toast.refused", reason=reason), severity="error")
             return False
+        except Exception as exc:  # the outbox could not be written: say so, loudly
+            self.notify(str(exc), severity="error", timeout=30)
+            return False
+        if self.engine.status.connection != "live":
+            self.notify(t("toast.queued", action=t("modal.new.title")), timeout=3)
         return True
 
     def request_reveal(self, customer_id: int, item_id: int) -> None:
@@ -337,7 +404,85 @@ class CsqApp(App[int]):
     def resolve_conflict(self, op_id: str, reapply: bool) -> None:
         (self.engine.reapply if reapply else self.engine.discard)(op_id)
 
+    # -- Backend: the lead's work -------------------------------------------------------
+
+    async def read_handovers(self) -> list[Handover]:
+        return await self._online(t("handover.what"), self.engine.api.handovers)
+
+    async def read_loads(self) -> AgentLoads:
+        return await self._online(t("alloc.what"), self.engine.api.agent_loads)
+
+    async def _online(self, what: str, read: Callable[[], Any]) -> Any:
+        """An online read, or ReadFailed saying plainly that it needs the server."""
+        if self.engine.status.connection == "offline":
+            raise ReadFailed(t("lead.offline", what=what, reason=t("status.offline")))
+        try:
+            return await read()
+        except (SyncError, httpx.HTTPError) as exc:
+            raise ReadFailed(t("lead.offline", what=what, reason=str(exc))) from None
+
+    def request_handover(self, note: str, to: str | None = None) -> bool:
+        payload: dict[str, Any] = {"note": note, **({"to": to} if to else {})}
+        return self._queue("handover", lambda: self.engine.submit_handover(payload))
+
+    def request_acknowledge(self, handover: Handover, note: str = "") -> bool:
+        return self._queue("acknowledge",
+                           lambda: self.engine.submit_acknowledge(handover, note))
+
+    def _queue(self, what: str, submit: Callable[[], object]) -> bool:
+        """Into the outbox, or a refusal that says why; as request_action does."""
+        try:
+            submit()
+        except (DomainError, ValidationError) as exc:
+            reason = exc.detail if isinstance(exc, DomainError) else str(exc.errors()[0]["msg"])
+            self.notify(t("toast.refused", reason=reason), severity="error")
+            return False
+        except Exception as exc:  # the outbox could not be written: say so, loudly
+            self.notify(str(exc), severity="error", timeout=30)
+            return False
+        if self.engine.status.connection != "live":
+            self.notify(t("toast.queued", action=what), timeout=3)
+        return True
+
     # -- app-wide keys -------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The lead's screens: handovers for whoever hands over or takes one, the
+        quality follow-ups and the load for leads; supervisors may look at all three."""
+        if action not in ("handovers", "followups", "allocation"):
+            return True
+        from textual.screen import ModalScreen
+        from textual.widgets import Input, TextArea
+
+        if not self.screen_stack or isinstance(self.screen, ModalScreen) \
+                or isinstance(self.screen.focused, Input | TextArea):
+            return False
+        return self.lead_screen_allowed(action)
+
+    def lead_screen_allowed(self, action: str) -> bool:
+        if action == "handovers":
+            return may(self.actor.role, "handover") or self.read_only
+        return is_lead(self.actor.role) or self.read_only
+
+    def _lead_screen(self, screen: Screen[None]) -> None:
+        if type(self.screen) is type(screen):
+            return
+        self.push_screen(screen)
+
+    def action_handovers(self) -> None:
+        from csq.screens.handover import HandoverScreen
+
+        self._lead_screen(HandoverScreen())
+
+    def action_followups(self) -> None:
+        from csq.screens.quality import QualityScreen
+
+        self._lead_screen(QualityScreen())
+
+    def action_allocation(self) -> None:
+        from csq.screens.allocation import AllocationScreen
+
+        self._lead_screen(AllocationScreen())
 
     def action_help(self) -> None:
         from csq.screens.help import HelpScreen
@@ -355,9 +500,14 @@ class CsqApp(App[int]):
                 continue
             yield SystemCommand(label(binding.description), f"{binding.key}: {binding.action}",
                                 _runner(screen, binding.action))
+        for binding in self.LEAD_BINDINGS:
+            if self.lead_screen_allowed(binding.action):
+                yield SystemCommand(label(binding.description),
+                                    f"{binding.key}: {binding.action}",
+                                    _runner(self, binding.action))
 
 
-def _runner(screen: Screen[Any], action: str) -> Any:
+def _runner(screen: Screen[Any] | App[Any], action: str) -> Any:
     async def run() -> None:
         await screen.run_action(action)
 

@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from csq.api import LiveMetrics
+from csq.api.lead import AgentLoads
 from csq.domain.engine import Actor
+from csq.domain.handover import Handover
 from csq.domain.records import Customer, Item
 from csq.domain.sla import SlaPolicy
 from csq.state.queue import QueueState
@@ -26,6 +28,11 @@ class OpView(Protocol):
 
     @property
     def verb(self) -> str: ...
+
+
+class ReadFailed(Exception):
+    """An online read (handovers, agents' load) that could not be made; the
+    message says why in the user's words (offline, refused)."""
 
 
 class Backend(Protocol):
@@ -51,3 +58,8 @@ class Backend(Protocol):
     def request_reveal(self, customer_id: int, item_id: int) -> None: ...
     def request_presence(self, item_id: int | None, state: str = "viewing") -> None: ...
     def resolve_conflict(self, op_id: str, reapply: bool) -> None: ...
+    # The lead's work: online reads (raise ReadFailed), writes through the outbox.
+    async def read_handovers(self) -> list[Handover]: ...
+    async def read_loads(self) -> AgentLoads: ...
+    def request_handover(self, note: str, to: str | None = None) -> bool: ...
+    def request_acknowledge(self, handover: Handover, note: str = "") -> bool: ...

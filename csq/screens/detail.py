@@ -311,8 +311,10 @@ class DetailScreen(GatedScreen):
                     FormField("reason", "field.reason", required=False)])
 
     def action_assign(self) -> None:
-        self._form(t("modal.assign.title"), "assign",
-                   [FormField("to", "field.to"), FormField("note", "field.note", "long")])
+        """Agents least loaded first, the balanced choice preselected (按照负责客户数量均衡)."""
+        from csq.screens.allocation import open_assign_form
+
+        open_assign_form(self, [self.item_id])
 
     def action_route(self) -> None:
         self._form(t("modal.route.title"), "route",

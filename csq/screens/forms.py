@@ -90,7 +90,8 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
         if f.kind == "long":
             return TextArea(f.default, id=wid, soft_wrap=True)
         if f.kind == "choice":
-            value = f.default if f.default else (f.choices[0][1] if f.choices else Select.BLANK)
+            first = f.choices[0][1] if f.choices and f.required else Select.NULL
+            value = f.default or first  # an optional choice starts empty
             return Select(f.choices, value=value, id=wid, allow_blank=not f.required)
         if f.kind == "bool":
             return Checkbox(t(f.label), value=f.default == "true", id=wid)
@@ -118,10 +119,16 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
             return
         target = self.focused
         if not isinstance(target, Input | TextArea):
+            if target is not None and event.key == "space":
+                return  # a checkbox's toggle, a choice's or a button's: not text
             fields = list(self.query("Input, TextArea"))
             if not fields:
                 return
             target = fields[0]
+            if isinstance(target, Input):
+                # Focusing selects all, and the next key would replace what this
+                # one types: the field is being typed into, so keep its text.
+                target.select_on_focus = False
             self.set_focus(target)
         if isinstance(target, Input):
             target.insert_text_at_cursor(event.character)
@@ -147,7 +154,7 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
         if isinstance(widget, TextArea):
             raw: Any = widget.text
         elif isinstance(widget, Select):
-            raw = None if widget.value is Select.BLANK else widget.value
+            raw = None if widget.value is Select.NULL else widget.value
         elif isinstance(widget, Checkbox):
             return widget.value
         else:
@@ -174,6 +181,17 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
         return raw
 
     def action_save(self) -> None:
+        """Save once the focused field has taken every key typed before ctrl+s.
+
+        ctrl+s is a priority binding, run the moment the app reads it, while the
+        keys typed just before it (a burst over SSH: `hello` then ctrl+s) may still
+        wait in the focused field's queue. A callback on that queue runs after them.
+        """
+        (self.focused or self).call_later(self._save)
+
+    def _save(self) -> None:
+        if not self.is_current:
+            return  # ctrl+s twice in a burst: the first one already saved
         payload = dict(self.base)
         try:
             for f in self.fields:

@@ -19,11 +19,15 @@ MUTATING: dict[str, str] = {
     "waive": "waive_callback", "attempt": "attempt_callback", "tag": "tag",
     "editor_reply": "reply", "new_item": "create_item", "reveal": "reveal",
     "conflicts": "claim", "bulk_claim": "claim", "bulk_assign": "assign", "bulk_tag": "tag",
+    # The lead's work (csq.screens.handover, .quality, .allocation).
+    "hand_over": "handover", "acknowledge": "acknowledge_handover", "verdict": "note",
+    "withdraw": "transition",
 }
 
 
 # Actions whose keys still work while a text field has focus.
-TYPING_SAFE = frozenset({"clear_filter", "back", "help", "quit", "command_palette"})
+TYPING_SAFE = frozenset({"clear_filter", "filter_terms", "back", "help", "quit",
+                         "command_palette"})
 
 
 def typing(screen: Screen[None]) -> bool:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -30,10 +32,11 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help_close")]
 
-    def __init__(self, under: Screen[object]) -> None:
+    def __init__(self, under: Screen[Any], *, filter_first: bool = False) -> None:
         super().__init__()
         relabel(self)
         self.under = under
+        self.filter_first = filter_first  # asked from the filter box: its language on top
 
     def compose(self) -> ComposeResult:
         rows: dict[str, list[str]] = {}  # what it does -> its keys (1..6 share one line)
@@ -50,10 +53,16 @@ class HelpScreen(ModalScreen[None]):
                 seen.add(binding.action)
                 rows.setdefault(label(binding.description) or action, []).append(
                     self._keys(binding))
+        allowed = getattr(self.app, "lead_screen_allowed", None)  # the app's own: H, F, L
+        for binding in getattr(self.app, "LEAD_BINDINGS", []):
+            if allowed is not None and allowed(binding.action):
+                rows.setdefault(label(binding.description), []).append(self._keys(binding))
         lines = [t("help.title"), ""]
         lines += [f"  {','.join(keys):<18} {what}" for what, keys in rows.items()]
         lines += ["", f"  {'ctrl+p / :':<18} {t('key.commands')}",
-                  f"  {'q':<18} {t('key.quit')}", "", t("help.filter"), FILTER_HELP]
+                  f"  {'q':<18} {t('key.quit')}"]
+        terms = [t("help.filter"), FILTER_HELP]
+        lines = [*terms, "", *lines] if self.filter_first else [*lines, "", *terms]
         with VerticalScroll():
             yield Static("\n".join(lines), markup=False)
 

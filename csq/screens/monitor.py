@@ -32,7 +32,7 @@ from csq.widgets.tiles import Tile
 class WallScreen(GatedScreen):
     DEFAULT_CSS = """
     WallScreen #title { height: 1; text-style: bold; padding: 0 1; }
-    WallScreen Grid { grid-size: 4; grid-rows: 5; height: auto; }
+    WallScreen Grid { grid-size: 5; grid-rows: 5; height: auto; }
     WallScreen #depth-box { height: 4; border: round $primary-muted; padding: 0 1; }
     WallScreen Sparkline { height: 2; }
     WallScreen #lists { height: 1fr; }
@@ -40,9 +40,9 @@ class WallScreen(GatedScreen):
     WallScreen .list.-alert { border: round ansi_bright_red; }
     """
     BINDINGS = [
-        Binding("b", "drill('sla:breached')", "Breaches", id="wall_breaches"),
-        Binding("e", "drill('escalated')", "Escalations", id="wall_escalations"),
-        Binding("l", "drill('')", "Queue", id="wall_queue"),
+        Binding("b", "drill('sla:breached')", t("key.breaches"), id="wall_breaches"),
+        Binding("e", "drill('escalated')", t("key.escalations"), id="wall_escalations"),
+        Binding("l", "drill('')", t("key.queue"), id="wall_queue"),
     ]
 
     def __init__(self) -> None:
@@ -60,8 +60,10 @@ class WallScreen(GatedScreen):
             yield Tile(t("wall.callbacks"), "kind:callback due:today,overdue", id="callbacks")
             yield Tile(t("wall.satisfaction"), "", id="satisfaction")
             yield Tile(t("wall.agents"), "", id="agents")
+            yield Tile(t("wall.handovers"), "screen:handovers", id="handovers")
+            yield Tile(t("wall.followups"), "screen:followups", id="followups")
         with Vertical(id="depth-box"):
-            yield Static("Queue depth", id="depth-title", markup=False)
+            yield Static(t("wall.depth"), id="depth-title", markup=False)
             yield Sparkline([], id="depth")
         with Horizontal(id="lists"):
             yield Static("", classes="list", id="breach-list", markup=False)
@@ -107,14 +109,20 @@ class WallScreen(GatedScreen):
         online = [a for a in m.agents if a.online]
         self.query_one("#agents", Tile).show(f"{len(online)} / {len(m.agents)}",
                                              t("wall.open", n=sum(a.open_items for a in m.agents)))
+        self.query_one("#handovers", Tile).show(
+            str(m.handovers_unacknowledged), t("wall.unacknowledged"),
+            warn=m.handovers_unacknowledged > 0)
+        self.query_one("#followups", Tile).show(
+            str(m.quality_followups_overdue), t("wall.followups_overdue"),
+            alert=m.quality_followups_overdue > 0)
         history = list(m.depth_history) if m.depth_history else []
         self.depth.append(float(waiting))
         points = history + [float(waiting)] if history else list(self.depth)
         self.query_one("#depth", Sparkline).data = points
         self.query_one("#depth-title", Static).update(
-            f"Queue depth {'(last hours)' if history else '(since opened)'}: "
-            f"now {waiting}, max {int(max(points or [0]))}")
-        lines = [Text("Agents · load", style="bold")]
+            t("wall.depth_hours" if history else "wall.depth_opened",
+              now=waiting, max=int(max(points or [0]))))
+        lines = [Text(t("wall.load_title"), style="bold")]
         for agent in m.agents[:12]:
             bar = "#" * min(agent.open_items, 20)
             mark = "●" if agent.online else "○"
@@ -128,9 +136,9 @@ class WallScreen(GatedScreen):
         escalated = [r for r in queue.ordered() if r.escalated
                      and (r.kind, r.status) not in _DONE][:15]
         self.query_one("#breach-list", Static).update(self._list(
-            f"Breaches 超时 ({len(breached)})", breached, now))
+            t("wall.breach_list", n=len(breached)), breached, now))
         self.query_one("#escalation-list", Static).update(self._list(
-            f"Escalations 重大投诉 ({len(escalated)})", escalated, now))
+            t("wall.escalation_list", n=len(escalated)), escalated, now))
         self.query_one("#breach-list").set_class(bool(breached), "-alert")
 
     def _list(self, title: str, rows: list[QueueRow], now: datetime) -> Text:
@@ -141,11 +149,14 @@ class WallScreen(GatedScreen):
         return Text("\n").join(out)
 
     @on(Tile.Drilled)
-    def _drilled(self, message: Tile.Drilled) -> None:
-        self.action_drill(message.query)
+    async def _drilled(self, message: Tile.Drilled) -> None:
+        await self.action_drill(message.query)
 
-    def action_drill(self, query: str) -> None:
+    async def action_drill(self, query: str) -> None:
         from csq.screens.queue import QueueScreen
 
+        if query.startswith("screen:"):  # the lead's screens, read-only for a supervisor
+            await self.app.run_action(query.removeprefix("screen:"))
+            return
         self.app.push_screen(QueueScreen(initial_filter=query))
 

@@ -13,8 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static, Tab, Tabs
 
-from csq.domain.kinds import CATEGORIES, Kind
-from csq.i18n import t
+from csq.i18n import relabel, t
 from csq.screens.forms import ActionForm, FormField
 from csq.screens.gate import GatedScreen
 from csq.state.filter import Filter, FilterError, parse_filter
@@ -27,6 +26,21 @@ FRAME_BUDGET = 0.008  # seconds of scanning per frame, so a keystroke repaints a
 TAB_KEYS = {"all": "tab.all", "mine": "tab.mine", "unassigned": "tab.unassigned",
             "complaints": "tab.complaints", "callbacks": "tab.callbacks",
             "breaching": "tab.breaching"}
+
+
+class FilterBox(Input):
+    """The `/` box. An Input swallows printable keys, so while it has the focus
+    the screen's keys (and `?`, `q`) leave the Footer: these take their place."""
+
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("enter", "submit", t("key.apply"), id="filter_apply"),
+        Binding("escape", "screen.clear_filter", t("key.clear"), id="filter_clear"),
+        Binding("f1", "screen.filter_terms", t("key.filter_terms"), id="filter_terms"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        relabel(self)
 
 
 class QueueScreen(GatedScreen):
@@ -72,7 +86,7 @@ class QueueScreen(GatedScreen):
         backend = self.backend
         yield Tabs(*[Tab(self._tab_label(tab_id), id=f"tab-{tab_id}")
                      for tab_id in backend.queue.tabs])
-        yield Input(placeholder=t("filter.placeholder"), id="filter")
+        yield FilterBox(placeholder=t("filter.placeholder"), id="filter")
         yield Static("", id="filter-error", markup=False)
         yield Static("", id="notice", markup=False)
         yield Static("", id="header", markup=False)
@@ -238,6 +252,11 @@ class QueueScreen(GatedScreen):
             box.value = ""
         self.table.focus()
 
+    def action_filter_terms(self) -> None:
+        from csq.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self, filter_first=True))
+
     def action_sort(self) -> None:
         self._sort_index = (self._sort_index + 1) % (len(COLUMN_KEYS) + 1)
         q = self.backend.queue
@@ -297,14 +316,12 @@ class QueueScreen(GatedScreen):
         return done
 
     def action_bulk_assign(self) -> None:
+        """The lead's load-balanced assign form (agents least-loaded first)."""
+        from csq.screens.allocation import open_assign_form
+
         targets = self._targets()
-        if not targets:
-            return
-        self.app.push_screen(ActionForm(
-            t("modal.assign.title") + f" ({len(targets)})",
-            [FormField("to", "field.to"), FormField("note", "field.note", "long")],
-            base={"action": "assign"}, now=self.backend.now, zone=self.backend.policy.quiet.tz,
-            validate=lambda p: self.backend.explain(targets[0], p)), self._for_each(targets))
+        if targets:
+            open_assign_form(self, targets, after=self.table.marked.clear)
 
     def action_bulk_tag(self) -> None:
         targets = self._targets()
@@ -317,22 +334,9 @@ class QueueScreen(GatedScreen):
             self._for_each(targets))
 
     def action_new_item(self) -> None:
-        kinds = tuple((t(f"kind.{k.value}"), k.value) for k in Kind)
-        categories = tuple((f"{k.value}: {c}", c) for k in Kind for c in CATEGORIES[k])
+        from csq.screens.new_item import start_new_item
 
-        def done(payload: dict[str, Any] | None) -> None:
-            if payload:
-                self.backend.request_new_item(payload)
-
-        self.app.push_screen(ActionForm(
-            t("modal.new.title"),
-            [FormField("kind", "field.kind", "choice", kinds),
-             FormField("category", "field.category", "choice", categories),
-             FormField("customer_id", "field.customer", "int"),
-             FormField("subject", "field.subject"),
-             FormField("body", "field.body", "long", required=False)],
-            now=self.backend.now, zone=self.backend.policy.quiet.tz,
-            validate=lambda p: self.backend.explain(None, p)), done)
+        start_new_item(self)
 
     def action_conflicts(self) -> None:
         from csq.screens.conflicts import ConflictsScreen

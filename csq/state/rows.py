@@ -29,12 +29,13 @@ class CustomerInfo:
     name: str
     tier: str
     badges: tuple[str, ...]
+    phone: str = ""  # masked, as every list shows it (138****5678)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> CustomerInfo:
         flags = ("vip", "member", "key_account", "special_care", "watch")
         return cls(int(doc["id"]), neutralise(doc.get("name", "")), str(doc.get("tier", "C")),
-                   tuple(f for f in flags if doc.get(f)))
+                   tuple(f for f in flags if doc.get(f)), neutralise(doc.get("phone") or ""))
 
 
 @dataclass(slots=True)

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 
 from csq.api import ActionResult, ChangesPage, TokenResponse, WhoAmI
+from csq.api.lead import AgentLoads
+from csq.domain.handover import Handover
 from csq.domain.records import ContactDetails
 from csq.sync.errors import BadResponse, Refused, Stale, Unauthorized, Unreachable
 
@@ -120,3 +122,24 @@ class ApiClient:
 
     async def metrics(self) -> dict[str, Any]:
         return dict(await self._call("GET", "/v1/metrics/live"))
+
+    # -- the lead's work: handovers (值班交接), agents' load --------------------------------
+
+    async def hand_over(self, payload: dict[str, Any], *, key: str) -> dict[str, Any]:
+        return dict(await self._call("POST", "/v1/handovers", json=payload,
+                                     headers=self._post_headers(key)))
+
+    async def acknowledge_handover(self, handover_id: int, note: str, *,
+                                   key: str) -> dict[str, Any]:
+        return dict(await self._call("POST", f"/v1/handovers/{handover_id}/acknowledge",
+                                     json={"note": note}, headers=self._post_headers(key)))
+
+    async def handovers(self, *, open_only: bool = True) -> list[Handover]:
+        body = await self._call("GET", "/v1/handovers",
+                                params={"open": "true" if open_only else "false"})
+        if not isinstance(body, list):
+            raise BadResponse(f"{self.http.base_url} answered in an unexpected shape")
+        return [self._parse(Handover, h) for h in body]
+
+    async def agent_loads(self) -> AgentLoads:
+        return self._parse(AgentLoads, await self._call("GET", "/v1/agents/load"))

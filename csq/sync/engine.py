@@ -24,17 +24,22 @@ import orjson
 from httpx_sse import aconnect_sse
 
 from csq.api import LiveMetrics, PresenceEvent
+from csq.api.lead import AcknowledgeRequest, HandoverRequest
 from csq.domain.actions import parse_action
 from csq.domain.engine import Actor, Context, apply_action, new_item
-from csq.domain.records import Customer, Item, ItemDraft
+from csq.domain.errors import Forbidden
+from csq.domain.handover import Handover, check_acknowledge
+from csq.domain.records import Customer, Item
+from csq.domain.roles import may
 from csq.domain.sla import DEFAULT_POLICY, SlaPolicy
 from csq.store.cache import Cache
 from csq.store.outbox import Op, Outbox
 from csq.store.paths import Profile
 from csq.sync.backoff import Backoff
 from csq.sync.client import ApiClient
+from csq.sync.drafts import NEW_CUSTOMER, parse_new_item, provisional_customer
 from csq.sync.errors import BadResponse, SyncError, Unauthorized, Unreachable
-from csq.sync.overlay import overlay
+from csq.sync.overlay import overlay, pending_customers
 from csq.sync.sender import FlushReport, Sender
 from csq.sync.status import SyncStatus
 
@@ -75,13 +80,16 @@ Listener = Callable[[SyncEvent], None]
 class SyncEngine:
     def __init__(self, profile: Profile, http: httpx.AsyncClient, actor: Actor, *,
                  policy: SlaPolicy = DEFAULT_POLICY, cache: Cache | None = None,
-                 stream_read_timeout: float = 45.0) -> None:
+                 stream_read_timeout: float = 45.0,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.profile = profile.ensure()
+        # The rules run on the app's clock: the one its forms validated against.
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.http = http
         self.api = ApiClient(http)
         self.actor = actor
         self.policy = policy
-        self.cache = cache or Cache(profile.cache_dir)
+        self.cache = cache if cache is not None else Cache(profile.cache_dir)
         self.outbox = Outbox(profile.outbox_path)
         self.sender = Sender(self.outbox, self.api, self.cache, profile.root / "sender.lock")
         self.status = SyncStatus()
@@ -125,7 +133,11 @@ class SyncEngine:
     def view_overrides(self, ops: list[Op] | None = None) -> dict[int, Item]:
         snap = self.cache.snapshot()
         return overlay(snap.items, snap.customers, ops if ops is not None else self.outbox.all(),
-                       self.actor, datetime.now(UTC), self.policy)
+                       self.actor, self.clock(), self.policy)
+
+    def pending_customers(self, ops: list[Op] | None = None) -> dict[int, Customer]:
+        """New customers that queued new items will create, by provisional id."""
+        return pending_customers(ops if ops is not None else self.outbox.all())
 
     def local_item(self, item_id: int) -> Item | None:
         """One item as the user should see it, pending ops included."""
@@ -147,7 +159,7 @@ class SyncEngine:
         if item is not None:
             customer = self.cache.customer(item.customer_id)
             apply_action(item, action, Context(
-                actor=self.actor, now=datetime.now(UTC), policy=self.policy,
+                actor=self.actor, now=self.clock(), policy=self.policy,
                 customer=Customer.model_validate(customer) if customer else None))
         raw = self.cache.item(item_id)
         base = int(raw["version"]) if raw else None
@@ -157,12 +169,42 @@ class SyncEngine:
         return op
 
     def submit_new_item(self, payload: dict[str, Any]) -> Op:
-        draft = ItemDraft.model_validate(payload)
-        customer = self.cache.customer(draft.customer_id)
-        new_item(draft, Context(actor=self.actor, now=datetime.now(UTC), policy=self.policy,
-                                customer=Customer.model_validate(customer) if customer else None),
-                 0)
-        op = self.outbox.append(Op.new("create_item", draft.model_dump(mode="json")))
+        """Queue a new item, and with it the new customer it may carry (see
+        sync.drafts). Raises like `submit` before anything is written."""
+        new = parse_new_item(payload)
+        now = self.clock()
+        if new.customer is not None:
+            customer: Customer | None = provisional_customer(new.customer, -1, now)
+        else:
+            raw = self.cache.customer(new.draft.customer_id)
+            customer = Customer.model_validate(raw) if raw else None
+        new_item(new.draft, Context(actor=self.actor, now=now, policy=self.policy,
+                                    customer=customer), 0)
+        body = new.draft.model_dump(mode="json")
+        if new.customer is not None:  # the server numbers the customer when it is sent
+            del body["customer_id"]
+            body[NEW_CUSTOMER] = new.customer.model_dump(mode="json")
+        op = self.outbox.append(Op.new("create_item", body))
+        self._after_submit(set())
+        return op
+
+    def submit_handover(self, payload: dict[str, Any]) -> Op:
+        """Queue a shift handover (值班交接). The server computes its item list
+        when it arrives, so a handover written offline lists what is open then."""
+        body = HandoverRequest.model_validate(payload)
+        if not may(self.actor.role, "handover"):
+            raise Forbidden(f"a {self.actor.role} does not hand over a shift")
+        op = self.outbox.append(Op.new("handover", body.model_dump(mode="json",
+                                                                   exclude_none=True)))
+        self._after_submit(set())
+        return op
+
+    def submit_acknowledge(self, handover: Handover, note: str = "") -> Op:
+        """Queue taking a handover over; refused here when the rules would refuse it."""
+        check_acknowledge(handover, self.actor.username, self.actor.role)
+        body = AcknowledgeRequest(note=note)
+        op = self.outbox.append(Op.new("acknowledge_handover",
+                                       {"handover_id": handover.id, "note": body.note}))
         self._after_submit(set())
         return op
 

@@ -16,9 +16,10 @@ from typing import Any
 from csq.domain.actions import parse_action
 from csq.domain.engine import Actor, Context, apply_action, new_item
 from csq.domain.errors import DomainError
-from csq.domain.records import Customer, Item, ItemDraft
+from csq.domain.records import Customer, Item
 from csq.domain.sla import DEFAULT_POLICY, SlaPolicy
 from csq.store.outbox import Op
+from csq.sync.drafts import parse_new_item, provisional_customer
 
 
 def provisional_id(op: Op) -> int:
@@ -36,10 +37,7 @@ def overlay(items: Mapping[int, dict[str, Any]], customers: Mapping[int, dict[st
             continue
         try:
             if op.kind == "create_item":
-                draft = ItemDraft.model_validate(op.payload)
-                view[provisional_id(op)] = new_item(
-                    draft, _ctx(actor, now, policy, customers.get(draft.customer_id)),
-                    provisional_id(op))
+                view[provisional_id(op)] = _created(op, customers, actor, now, policy)
             elif op.kind == "action" and op.item_id is not None:
                 item = view.get(op.item_id)
                 if item is None:
@@ -52,6 +50,34 @@ def overlay(items: Mapping[int, dict[str, Any]], customers: Mapping[int, dict[st
         except (DomainError, ValueError):
             continue  # the server will refuse it too, and say why
     return view
+
+
+def _created(op: Op, customers: Mapping[int, dict[str, Any]], actor: Actor, now: datetime,
+             policy: SlaPolicy) -> Item:
+    new = parse_new_item(op.payload)
+    if new.customer is None:
+        return new_item(new.draft, _ctx(actor, now, policy, customers.get(new.draft.customer_id)),
+                        provisional_id(op))
+    customer = provisional_customer(new.customer, provisional_id(op), op.created_at)
+    item = new_item(new.draft, Context(actor, now, policy, customer), provisional_id(op))
+    return item.model_copy(update={"customer_id": customer.id})
+
+
+def pending_customers(ops: Sequence[Op]) -> dict[int, Customer]:
+    """Customers that pending new items will create, by provisional (negative) id:
+    the same number as their item's, since one op makes both."""
+    out: dict[int, Customer] = {}
+    for op in ops:
+        if op.state != "pending" or op.kind != "create_item" or "customer" not in op.payload:
+            continue
+        try:
+            new = parse_new_item(op.payload)
+        except ValueError:
+            continue
+        if new.customer is not None:
+            out[provisional_id(op)] = provisional_customer(new.customer, provisional_id(op),
+                                                           op.created_at)
+    return out
 
 
 def _ctx(actor: Actor, now: datetime, policy: SlaPolicy,

@@ -22,6 +22,7 @@ from csq.store.cache import Cache
 from csq.store.files import FILE_MODE
 from csq.store.outbox import Op, Outbox
 from csq.sync.client import ApiClient
+from csq.sync.drafts import NEW_CUSTOMER, customer_key, item_body
 from csq.sync.errors import Refused, Stale, Unauthorized
 
 
@@ -95,7 +96,14 @@ class Sender:
 
     async def _send(self, op: Op) -> list[dict[str, Any]]:
         if op.kind == "create_item":
-            item = await self.api.create_item(op.payload, key=op.op_id)
+            payload = op.payload
+            if NEW_CUSTOMER in payload:  # a caller not on file: create them first
+                customer = await self.api.create_customer(payload[NEW_CUSTOMER],
+                                                          key=customer_key(op.op_id))
+                if self.cache is not None and self.cache.writable:
+                    self.cache.apply([], [customer])
+                payload = item_body(payload, int(customer["id"]))
+            item = await self.api.create_item(payload, key=op.op_id)
             self._keep([item])
             self.outbox.remove(op.op_id)
             return [item]
@@ -105,6 +113,15 @@ class Sender:
                 self.cache.apply([], [customer])
             self.outbox.remove(op.op_id)
             return [customer]
+        if op.kind == "handover":  # not an item: nothing for the cache, nothing to report
+            await self.api.hand_over(op.payload, key=op.op_id)
+            self.outbox.remove(op.op_id)
+            return []
+        if op.kind == "acknowledge_handover":
+            await self.api.acknowledge_handover(int(op.payload["handover_id"]),
+                                                str(op.payload.get("note", "")), key=op.op_id)
+            self.outbox.remove(op.op_id)
+            return []
         assert op.item_id is not None
         version = op.base_version if needs_if_match(op.verb) else None
         result = await self.api.act(op.item_id, op.payload, key=op.op_id, version=version)

@@ -127,12 +127,19 @@ class QueueTable(ScrollView, can_focus=True):
         self.new_ids: set[int] = set()
         self.presence: dict[int, str] = {}
         self._clock_text: dict[int, str] = {}
+        self._painted: dict[int, tuple[object, ...] | None] = {}  # line -> _signature
 
     # -- data ----------------------------------------------------------------------------
 
     def set_rows(self, rows: list[QueueRow]) -> None:
-        """Replace the rows, keeping the cursor on the same item if it is still there."""
+        """Replace the rows, keeping the cursor on the same item if it is still there.
+
+        Only the lines whose content changed are repainted: with 50,000 items some
+        item crosses its deadline every few seconds and the view is rebuilt, but
+        when that row lands off screen the terminal should receive nothing.
+        """
         current = self.current_id
+        top = int(self.scroll_offset.y)
         self.rows = rows
         if current is not None:
             for index, row in enumerate(rows):
@@ -142,9 +149,26 @@ class QueueTable(ScrollView, can_focus=True):
             else:
                 self.cursor = min(self.cursor, max(len(rows) - 1, 0))
         self.virtual_size = Size(self.content_width, len(rows))
-        self._clock_text.clear()
         self._keep_cursor_visible()
-        self.refresh()
+        if int(self.scroll_offset.y) != top:
+            self._forget_painted()
+            self.refresh()
+            return
+        for index in range(top, top + self.size.height):
+            if self._painted.get(index) != self._signature(index):
+                self.refresh_line(index)
+
+    def _signature(self, index: int) -> tuple[object, ...] | None:
+        """What line `index` shows, clock aside: equal signatures, equal lines."""
+        if index >= len(self.rows):
+            return ("empty",) if index == 0 else None
+        row = self.rows[index]
+        return (row, self.customers.get(row.customer_id), index == self.cursor,
+                row.id in self.marked, row.id in self.new_ids, self.presence.get(row.id))
+
+    def _forget_painted(self) -> None:
+        self._painted.clear()
+        self._clock_text.clear()
 
     @property
     def current_id(self) -> int | None:
@@ -204,12 +228,18 @@ class QueueTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.content_width, len(self.rows))
+        self._forget_painted()
         self.refresh()
 
     # -- clocks --------------------------------------------------------------------------
 
     def tick(self) -> int:
-        """Repaint the rows whose clock text changed; returns how many."""
+        """Repaint the rows whose clock text changed; returns how many.
+
+        Whole lines, not the clock cell: Textual 8 crops a partial update on the
+        right only (ChopsUpdate.render_segments), so a dirty clock cell at the
+        right edge costs its whole line anyway (docs/benchmarks.md, issue 5).
+        """
         now = self.clock()
         top = int(self.scroll_offset.y)
         changed = 0
@@ -231,6 +261,7 @@ class QueueTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = y + int(self.scroll_offset.y)
         width = self.content_width
+        self._painted[index] = self._signature(index)
         if index >= len(self.rows):
             if index == 0 and not self.rows:
                 return Strip([Segment(fit(t("queue.empty"), width), self.rich_style)])

@@ -33,6 +33,7 @@ USERS = {
     "alice": Actor("alice", "Alice Wang 王丽", Role.AGENT),
     "bob": Actor("bob", "Bob Li 李博", Role.AGENT),
     "lee": Actor("lee", "Lee Zhang 张磊", Role.LEAD),
+    "sue": Actor("sue", "Sue Chen 陈素", Role.SUPERVISOR),
 }
 
 
@@ -121,10 +122,31 @@ def build_items() -> list[Item]:
     return [b.items[i] for i in sorted(b.items)]
 
 
-def write_profile(root: Path, username: str = "alice") -> Profile:
-    """The cache and outbox of a profile that synced three minutes ago."""
+def build_lead_items() -> list[Item]:
+    """For the lead's screens: two complaints about an agent (服务质量投诉), one
+    whose follow-up (17:00 the next day) is late, one the lead has ruled on."""
+    b = _Builder()
+    h = timedelta(hours=1)
+    # 9: about alice, opened Friday night: the follow-up was due Saturday 17:00.
+    b.new(9, "bob", 60 * h, kind="complaint", category="service", channel="phone",
+          customer_id=1, about_agent="alice", subject="客服态度恶劣,没听完就挂断电话",
+          body="客户称客服语气生硬,问题没说完就挂断。")
+    b.act(9, "bob", 59 * h, action="claim")
+    # 10: about bob, this morning; the lead has listened to the call.
+    b.new(10, "alice", 5 * h, kind="complaint", category="process", channel="chat",
+          customer_id=4, about_agent="bob", subject="Agent refused to log my complaint")
+    b.act(10, "alice", 4 * h, action="claim")
+    b.act(10, "lee", 1 * h, action="note",
+          body="Listened to the call: bob followed the script; explained it to the customer.")
+    return [b.items[9], b.items[10]]
+
+
+def write_profile(root: Path, username: str = "alice",
+                  extra: Callable[[], list[Item]] | None = None) -> Profile:
+    """The cache and outbox of a profile that synced three minutes ago
+    (`extra`: more items, for the screens that need their own)."""
     profile = Profile.for_user(SERVER, username, root=root).ensure()
-    items = build_items()
+    items = build_items() + (extra() if extra else [])
     cache = Cache(profile.cache_dir).open(write=True)
     try:
         seq = 0
@@ -156,10 +178,11 @@ def write_profile(root: Path, username: str = "alice") -> Profile:
 
 
 def make_offline_app(root: Path, username: str = "alice", *, lang: str = "en",
-                     clock: Callable[[], datetime] = lambda: NOW) -> CsqApp:
+                     clock: Callable[[], datetime] = lambda: NOW,
+                     extra: Callable[[], list[Item]] | None = None) -> CsqApp:
     actor = USERS[username]
     login = Login(server=SERVER, username=username, name=actor.name, role=actor.role,
                   token="snapshot-token")
-    profile = write_profile(root, username)
+    profile = write_profile(root, username, extra)
     return CsqApp(login, make_http(SERVER, login.token), UiConfig(), profile=profile,
                   lang=lang, clock=clock)

@@ -39,6 +39,7 @@ from csq.screens.conflicts import ConflictsScreen
 from csq.screens.detail import DetailScreen
 from csq.screens.forms import ActionForm
 from csq.screens.help import HelpScreen
+from csq.screens.new_item import CustomerPicker, NewItemForm
 from csq.screens.queue import QueueScreen
 from csq.widgets.queue_table import QueueTable
 from tests.app.snapdata import make_offline_app
@@ -93,6 +94,14 @@ def type_filter(text: str) -> Step:
     return step
 
 
+def type_who(text: str) -> Step:
+    async def step(pilot: Pilot[Any]) -> None:
+        await _until(pilot, _on(pilot, CustomerPicker), "the customer picker")
+        pilot.app.screen.query_one("#who", Input).value = text  # as an IME would
+        await pilot.pause()
+    return step
+
+
 @dataclass(frozen=True)
 class Stop:
     """Do `steps`, expect `screen`, take a snapshot named `name`, then do `back`."""
@@ -123,7 +132,12 @@ ALICE = (  # an agent
     Stop("detail-callback", (press("escape"), open_item(3)), DetailScreen),
     modal("complete", "d"),  # with the opening script
     modal("waive", "w"),
-    Stop("route", (press("escape"), open_item(6), press("o")), ActionForm),
+    Stop("route", (press("escape"), open_item(6), press("o")), ActionForm,
+         (press("escape", "escape"),)),
+    # New item: the customer found by typing, their open items; the item form; a new customer.
+    Stop("new-pick", (press("n"), type_who("张伟")), CustomerPicker),
+    Stop("new-item", (press("enter"),), NewItemForm, (press("escape"),)),
+    Stop("new-customer", (press("n"), press("ctrl+n")), ActionForm, (press("escape"),) * 2),
 )
 LEE = (  # a lead: assign and escalate are theirs
     Stop("assign", (open_item(1), press("a")), ActionForm, (press("escape", "escape"),)),

@@ -41,5 +41,5 @@ async def test_wall_fits_a_large_terminal_too(server: LiveServer, tmp_path: Path
         await wait_for(pilot, lambda: app.engine.metrics is not None)
         await pilot.pause(0.2)
         tiles = list(app.screen.query(Tile))
-        assert len(tiles) == 8 and all(t.region.width > 30 for t in tiles)
+        assert len(tiles) == 10 and all(t.region.width > 30 for t in tiles)
         assert app.screen.query_one("#waiting", Tile).border_title == "待处理"
