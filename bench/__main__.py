@@ -1,4 +1,5 @@
-"""`python -m bench` runs every benchmark; `python -m bench store|micro|server [OPTIONS]` one."""
+"""`python -m bench` runs every benchmark; `python -m bench NAME [OPTIONS]` one
+(store, micro, server, tui, wall)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,21 @@ def _micro(argv: list[str]) -> int:
     return micro.main(argv)
 
 
+def _wall(argv: list[str]) -> int:
+    from bench import wall
+
+    return wall.main(argv)
+
+
+def _tui(argv: list[str]) -> int:
+    from bench import tui
+
+    return tui.main(argv)
+
+
 BENCHES: dict[str, Callable[[list[str]], int]] = {
-    "store": _store, "micro": _micro, "server": _server}
+    "store": _store, "micro": _micro, "server": _server, "tui": _tui,
+    "wall": _wall}
 
 
 def _terminate(signum: int, _frame: object) -> None:
