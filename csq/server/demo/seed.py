@@ -21,8 +21,11 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
+from csq.api.lead import HandoverRequest
+from csq.domain.kinds import Channel, Kind
+from csq.domain.records import ItemDraft
 from csq.domain.roles import Role
-from csq.server import admin, repo
+from csq.server import admin, handovers, repo
 from csq.server.demo import people as people_mod
 from csq.server.demo.driver import Driver, SettableClock
 from csq.server.demo.people import Persona
@@ -62,6 +65,8 @@ async def seed(app: FastAPI, seed: int, *, say: Callable[[str], None] = print) -
         batch = plans[start:start + BATCH]
         await _tell(service, driver, staff, batch, rng, crowd, customer_ids,
                     now=now, key=f"demo-seed-{seed}-{start // BATCH}")
+    await _lead_work(service, driver, staff, customer_ids, now=now,
+                     key=f"demo-seed-{seed}-lead")
     total = await live.db.read(repo.count_items)
     say(f"csq demo: seeded {total} items for {len(crowd)} customers over the last 10 days "
         f"in {time.perf_counter() - started:.1f} s")
@@ -151,3 +156,28 @@ async def _tell(service: Service, driver: Driver, staff: Staff, plans: list[Plan
             tell(story)
 
     await _write(service, staff, key, work)
+
+
+async def _lead_work(service: Service, driver: Driver, staff: Staff, customer_ids: list[int],
+                     *, now: datetime, key: str) -> None:
+    """What waits for a lead on the demo's first screen: two complaints about an
+    agent (服务质量投诉; one follow-up already late) and a shift handed over
+    that nobody has taken yet, so H, F and the wall's tiles show real work."""
+    about = [("客服态度生硬, 没听完就挂断电话", "wangli", now - timedelta(days=2)),
+             ("Agent promised a call back and never called", "lina", now - timedelta(hours=3))]
+
+    def work(session: Session, seq: int) -> None:
+        driver.begin(session, seq, key)
+        for n, (subject, agent, at) in enumerate(about):
+            driver.create("zhangwei", ItemDraft(
+                kind=Kind.COMPLAINT, category="service", subject=subject,
+                body="客户来电投诉接待的客服, 要求班长回复。", channel=Channel.PHONE,
+                customer_id=customer_ids[n * 7 % len(customer_ids)], about_agent=agent), at)
+
+    await _write(service, staff, key, work)
+    driver.clock.now = now  # the handover is of the shift running now
+    status, body = await handovers.create(
+        service, staff.req("emily", f"{key}-handover"),
+        HandoverRequest(note="两张停电报修在等供电所回复; 张女士的账单复核已承诺今天答复。"))
+    if status >= 400:
+        raise SeedError(f"demo seed step {key}-handover was refused: {body.get('detail', body)}")
