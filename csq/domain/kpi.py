@@ -32,21 +32,27 @@ the docs together.
 The callback summary's own figures (calls made, on time, scores) are in
 csq.domain.callback_summary.
 
-Facts are gathered once (`gather`) and split by a key (`split`): by agent
-(the item's owner), department, kind, category, or by day/week/month of
-each fact's own moment (received, completed, closed). Pure: no I/O.
+What an item's timeline says (answered when and by whom, reopened,
+reassigned, closed, its callback's score) is computed by csq.domain.facts,
+which the server also uses to keep those facts in columns beside each record.
+The period's facts are collected once (`Collector`: from `Item` records in
+`gather`, from the stored columns in the server's report reader; the rules
+are the same methods either way) and split by a key (`split`): by agent (the
+item's owner), department, kind, category, or by day/week/month of each
+fact's own moment (received, completed, closed). Pure: no I/O.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from csq.domain.facts import MOVES, of_item
 from csq.domain.kinds import Kind
-from csq.domain.lifecycle import SLA_MET_STATUSES
 from csq.domain.period import Period
 from csq.domain.quality import WITHDRAWN
 from csq.domain.records import Item
@@ -54,10 +60,10 @@ from csq.domain.records import Item
 NONE_KEY = "-"  # an item with no owner, or no department
 Grouping = Literal["agent", "department", "kind", "category"]
 CONTACT_KINDS = (Kind.TICKET, Kind.COMPLAINT)
-_MOVES = ("transition", "callback_waived")
+COVERING = ("completed", "waived")  # a callback in one of these covers its complaint
 
 
-# -- one item's story, read off its timeline -----------------------------------------
+# -- one item's story, read off its timeline (csq.domain.facts) ------------------------
 
 
 @dataclass(frozen=True)
@@ -69,62 +75,70 @@ class Answer:
 
 def answer(item: Item) -> Answer | None:
     """When and by whom the item was answered, if its status now is an answered one."""
-    answered = SLA_MET_STATUSES[item.kind] - {WITHDRAWN}
-    since: tuple[datetime, str] | None = None
-    reopened = False
-    for entry in item.timeline:
-        if entry.type not in _MOVES:
-            continue
-        if entry.data.get("to") in answered:
-            since = since or (entry.at, entry.actor)
-        elif since is not None:
-            since, reopened = None, True
-    if item.status not in answered or since is None:
+    facts = of_item(item)
+    if facts.answered_at is None or facts.answered_by is None:
         return None
-    return Answer(since[0], since[1], reopened)
+    return Answer(facts.answered_at, facts.answered_by, facts.reopened)
 
 
 def reassigned(item: Item) -> bool:
     """Was it ever assigned to someone other than its first owner?"""
-    return any(e.type == "assign" and e.data.get("to") != item.first_owner
-               for e in item.timeline)
+    return of_item(item).reassigned
 
 
 def moved_at(item: Item, status: str) -> datetime | None:
     """The last time the item moved to `status`."""
     return max((e.at for e in item.timeline
-                if e.type in _MOVES and e.data.get("to") == status), default=None)
+                if e.type in MOVES and e.data.get("to") == status), default=None)
 
 
 # -- facts -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """The item a fact is about, as far as the groupings read it."""
+
+    id: int
+    kind: str
+    status: str
+    owner: str | None
+    department: str | None
+    category: str
+    about_agent: str | None
+
+    @classmethod
+    def of(cls, item: Item) -> Subject:
+        return cls(item.id, item.kind.value, item.status, item.owner, item.department,
+                   item.category, item.about_agent)
+
+
+@dataclass(frozen=True, slots=True)
 class Contact:
-    subject: Item
+    subject: Subject
     at: datetime  # received
-    answered: Answer | None
+    answered_at: datetime | None  # None: not resolved now
     first_contact: bool
     on_time: bool | None  # None: no clock, or still running
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Score:
-    subject: Item  # the item the callback was about
+    subject: Subject  # the item the callback was about
     at: datetime
     satisfaction: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Closing:
-    subject: Item  # a member's complaint
+    subject: Subject  # a member's complaint
     at: datetime
     covered: bool  # had a completed or waived callback
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Withdrawal:
-    subject: Item
+    subject: Subject
     at: datetime  # received
 
 
@@ -135,7 +149,7 @@ class Facts:
     closings: tuple[Closing, ...] = ()
     withdrawals: tuple[Withdrawal, ...] = ()
 
-    def split(self, key: Callable[[Item, datetime], str]) -> dict[str, Facts]:
+    def split(self, key: Callable[[Subject, datetime], str]) -> dict[str, Facts]:
         """Facts grouped by `key(subject, moment)`, keys sorted."""
         groups: dict[str, tuple[list[Any], ...]] = {}
         kinds: tuple[tuple[Contact | Score | Closing | Withdrawal, ...], ...] = (
@@ -150,52 +164,83 @@ class Facts:
         return {k: Facts(*(tuple(v) for v in groups[k])) for k in sorted(groups)}
 
 
+class Collector:
+    """A period's facts, fed one item at a time from wherever the items are: `Item`
+    records (`gather`) or the facts the server keeps in columns beside them
+    (csq.domain.facts; the server's report reader). Every rule of what counts
+    as a contact, a score or a member's closing is here; a reader may fetch
+    more than it needs, never less."""
+
+    def __init__(self, period: Period, now: datetime, members: Iterable[int] = ()) -> None:
+        self.start, self.end = period.start, period.end  # Period.contains, computed once
+        self.now = now
+        self.members = set(members)
+        self.contacts: list[Contact] = []
+        self.scores: list[Score] = []
+        self.closings: list[Closing] = []
+        self.withdrawals: list[Withdrawal] = []
+
+    def received(self, subject: Subject, at: datetime, due_at: datetime | None,
+                 answered_at: datetime | None, first_contact: bool) -> None:
+        """An item received at `at`: a contact if it is a ticket or a complaint
+        received in the period, unless it was withdrawn."""
+        if subject.kind not in CONTACT_KINDS or not self.start <= at < self.end:
+            return
+        if subject.status == WITHDRAWN:
+            self.withdrawals.append(Withdrawal(subject, at))
+            return
+        on_time: bool | None = None
+        if due_at is not None:
+            if answered_at is not None:
+                on_time = answered_at <= due_at
+            elif self.now > due_at:
+                on_time = False
+        self.contacts.append(Contact(subject, at, answered_at,
+                                     first_contact and answered_at is not None, on_time))
+
+    def scored(self, subject: Subject, at: datetime, satisfaction: int) -> None:
+        """A callback's result at `at`, credited to `subject`: the item it was about."""
+        if self.start <= at < self.end and subject.status != WITHDRAWN:
+            self.scores.append(Score(subject, at, satisfaction))
+
+    def closed(self, subject: Subject, customer_id: int, at: datetime | None,
+               callback_statuses: Iterable[str]) -> None:
+        """A complaint closed at `at` (None: not closed now), with its callbacks' statuses."""
+        if subject.kind == Kind.COMPLAINT and at is not None \
+                and customer_id in self.members and self.start <= at < self.end:
+            covered = any(s in COVERING for s in callback_statuses)
+            self.closings.append(Closing(subject, at, covered))
+
+    def facts(self) -> Facts:
+        return Facts(tuple(self.contacts), tuple(self.scores), tuple(self.closings),
+                     tuple(self.withdrawals))
+
+
 def gather(items: Iterable[Item], period: Period, now: datetime,
            members: Iterable[int] = ()) -> Facts:
     """Everything the period's KPIs are made of. `items` must hold the callbacks
     of the complaints in it (coverage) and the parents of its callbacks
     (attribution); `members` are the ids of member customers."""
     items = list(items)
-    start, end = period.start, period.end  # Period.contains, without recomputing both
-    member_ids = set(members)
     by_id = {i.id: i for i in items}
     callbacks_of: dict[int, list[Item]] = {}
     for item in items:
         if item.kind == Kind.CALLBACK and item.parent_id is not None:
             callbacks_of.setdefault(item.parent_id, []).append(item)
-    contacts, scores, closings, withdrawals = [], [], [], []
+    collect = Collector(period, now, members)
     for item in items:
-        if item.kind in CONTACT_KINDS and start <= item.created_at < end:
-            if item.status == WITHDRAWN:
-                withdrawals.append(Withdrawal(item, item.created_at))
-            else:
-                contacts.append(_contact(item, now))
-        if item.kind == Kind.CALLBACK and item.result is not None \
-                and start <= item.result.at < end:
-            subject = by_id.get(item.parent_id or 0, item)
-            if subject.status != WITHDRAWN:
-                scores.append(Score(subject, item.result.at, item.result.satisfaction))
-        if item.kind == Kind.COMPLAINT and item.status == "closed" \
-                and item.customer_id in member_ids:
-            closed = moved_at(item, "closed")
-            if closed is not None and start <= closed < end:
-                covered = any(cb.status in ("completed", "waived")
-                              for cb in callbacks_of.get(item.id, ()))
-                closings.append(Closing(item, closed, covered))
-    return Facts(tuple(contacts), tuple(scores), tuple(closings), tuple(withdrawals))
-
-
-def _contact(item: Item, now: datetime) -> Contact:
-    done = answer(item)
-    first = (done is not None and not done.reopened and not reassigned(item)
-             and item.first_owner is not None and done.by == item.first_owner)
-    on_time: bool | None = None
-    if item.due_at is not None:
-        if done is not None:
-            on_time = done.at <= item.due_at
-        elif now > item.due_at:
-            on_time = False
-    return Contact(item, item.created_at, done, first, on_time)
+        facts = of_item(item)
+        subject = Subject.of(item)
+        collect.received(subject, item.created_at, item.due_at, facts.answered_at,
+                         facts.first_contact)
+        if item.kind == Kind.CALLBACK and facts.scored_at is not None \
+                and facts.satisfaction is not None:
+            parent = by_id.get(item.parent_id or 0, item)
+            collect.scored(Subject.of(parent), facts.scored_at, facts.satisfaction)
+        if item.kind == Kind.COMPLAINT:
+            collect.closed(subject, item.customer_id, facts.closed_at,
+                           [cb.status for cb in callbacks_of.get(item.id, ())])
+    return collect.facts()
 
 
 # -- the figures -----------------------------------------------------------------------
@@ -272,36 +317,51 @@ class Kpis:
 
 
 def summarise(facts: Facts, customers: int | None = None) -> Kpis:
-    resolved = [c for c in facts.contacts if c.answered is not None]
+    """The figures of a set of facts: one pass over each kind of fact."""
+    resolved = complaints = first_contact = sla_met = sla_missed = 0
+    handling = 0.0
+    about: Counter[str] = Counter()
+    for c in facts.contacts:
+        if c.answered_at is not None:
+            resolved += 1
+            first_contact += c.first_contact
+            handling += (c.answered_at - c.at).total_seconds()
+        if c.subject.kind == Kind.COMPLAINT:
+            complaints += 1
+        if c.on_time is not None:
+            if c.on_time:
+                sla_met += 1
+            else:
+                sla_missed += 1
+        if c.subject.about_agent is not None:
+            about[c.subject.about_agent] += 1
     return Kpis(
         contacts=len(facts.contacts),
-        resolved=len(resolved),
-        complaints=sum(c.subject.kind == Kind.COMPLAINT for c in facts.contacts),
+        resolved=resolved,
+        complaints=complaints,
         withdrawn=len(facts.withdrawals),
-        first_contact=sum(c.first_contact for c in resolved),
-        handling_seconds=sum((c.answered.at - c.at).total_seconds()
-                             for c in resolved if c.answered is not None),
-        sla_met=sum(c.on_time is True for c in facts.contacts),
-        sla_missed=sum(c.on_time is False for c in facts.contacts),
+        first_contact=first_contact,
+        handling_seconds=handling,
+        sla_met=sla_met,
+        sla_missed=sla_missed,
         satisfaction_total=sum(s.satisfaction for s in facts.scores),
         satisfaction_count=len(facts.scores),
         member_closed=len(facts.closings),
         member_covered=sum(c.covered for c in facts.closings),
         customers=customers,
-        complaints_about=Counter(c.subject.about_agent for c in facts.contacts
-                                 if c.subject.about_agent is not None),
+        complaints_about=about,
     )
 
 
-def group_key(by: Grouping) -> Callable[[Item, datetime], str]:
-    def key(item: Item, _: datetime) -> str:
+def group_key(by: Grouping) -> Callable[[Subject, datetime], str]:
+    def key(subject: Subject, _: datetime) -> str:
         if by == "agent":
-            return item.owner or NONE_KEY
+            return subject.owner or NONE_KEY
         if by == "department":
-            return item.department or NONE_KEY
+            return subject.department or NONE_KEY
         if by == "kind":
-            return item.kind.value
-        return item.category
+            return subject.kind
+        return subject.category
     return key
 
 
@@ -313,10 +373,12 @@ def by_time(facts: Facts, buckets: Iterable[Period],
             customers: int | None = None) -> list[tuple[Period, Kpis]]:
     """One row per bucket (days, weeks or months of the period), empty ones included."""
     buckets = list(buckets)
-    bounds = [(b.start, b.end, b.label) for b in buckets]
+    bounds = sorted((b.start, b.end, b.label) for b in buckets)  # computed once
+    starts = [start for start, _, _ in bounds]
 
-    def key(_: Item, at: datetime) -> str:
-        return next((label for start, end, label in bounds if start <= at < end), NONE_KEY)
+    def key(_: Subject, at: datetime) -> str:
+        n = bisect_right(starts, at) - 1
+        return bounds[n][2] if n >= 0 and at < bounds[n][1] else NONE_KEY
 
     split = facts.split(key)
     return [(b, summarise(split.get(b.label, Facts()), customers)) for b in buckets]

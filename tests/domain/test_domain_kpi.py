@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from csq.domain import actions as a
-from csq.domain import kpi
+from csq.domain import facts, kpi
 from csq.domain.callback_summary import callback_figures
 from csq.domain.kinds import Channel, Kind
 from csq.domain.period import parse_period
@@ -100,3 +100,35 @@ def test_a_withdrawn_complaint_is_left_out_and_clears_the_agents_record(world):
     figures = kpi.summarise(kpi.gather(world.items.values(), WEEK, world.now))
     assert (figures.contacts, figures.complaints, figures.withdrawn) == (0, 0, 1)
     assert figures.complaints_about == {}
+
+
+def test_the_facts_read_off_a_stored_record_are_the_facts_of_the_item(world):
+    """csq.domain.facts: the server computes them from the JSON it writes
+    (`of_record`), the KPIs from the record (`of_item`): one rule, same answer."""
+    reopened = _new(world, Kind.TICKET, "quote")
+    _do(world, reopened, a.Claim())
+    _do(world, reopened, a.Transition(to="resolved"), minutes=30)
+    _do(world, reopened, a.Transition(to="open", reason="报价有误"), minutes=30)
+    _do(world, reopened, a.Transition(to="resolved"), minutes=30)
+    handed = _new(world, Kind.TICKET, "inquiry")
+    _do(world, handed, a.Claim())
+    _do(world, handed, a.Assign(to="a2", note="转交"), actor=LEAD, minutes=5)
+    _do(world, handed, a.Transition(to="resolved"), actor=AGENT_B, minutes=5)
+    closed = _new(world, Kind.COMPLAINT, "delivery", customer=1)
+    _do(world, closed, a.Claim())
+    _do(world, closed, a.Reply(body="已补发"), minutes=30)
+    _do(world, _callback_of(world, closed),
+        a.CompleteCallback(outcome="unsatisfied", satisfaction=2, notes="仍未收到"), minutes=60)
+    open_ = _new(world, Kind.TICKET, "repair")
+    for item in world.items.values():
+        assert facts.of_record(item.model_dump(mode="json")) == facts.of_item(item), item.id
+    got = {i: facts.of_item(world.items[i]) for i in (reopened, handed, closed, open_)}
+    assert got[reopened].reopened and not got[reopened].first_contact
+    assert got[reopened].answered_at == T0 + timedelta(minutes=90)
+    assert got[handed].reassigned and got[handed].answered_by == "a2"
+    assert not got[handed].first_contact
+    assert got[open_] == facts.ItemFacts()  # nothing to tell yet
+    callback = facts.of_item(world.items[_callback_of(world, closed)])
+    assert callback.satisfaction == 2 and callback.scored_at == world.now
+    assert kpi.answer(world.items[reopened]) == kpi.Answer(
+        T0 + timedelta(minutes=90), "a1", True)
