@@ -1,14 +1,85 @@
 """Tables. Items and customers keep their whole record as JSON in `doc`, with
 the columns that queries filter or sort on copied beside it; `events` is the
-append-only audit trail and the source of the changes feed's sequence."""
+append-only audit trail and the source of the changes feed's sequence.
+
+An item's row also carries its KPI facts (csq.domain.facts: answered when and
+by whom, reopened, reassigned, first-contact resolution, closed, a callback's
+score) and the fields reports group by. They are filled by the columns' own
+defaults from the `doc` being written, in the very INSERT or UPDATE that
+writes it: whoever writes an item (the service, the demo seed, a bulk load)
+writes its facts too, in the same statement, so they cannot drift from the
+record and cost no statement of their own.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from csq.domain.facts import of_record
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment, stored in UTC on every database and read back aware.
+
+    SQLite has no zone: a plain DateTime there keeps the wall time of whatever
+    zone the value came in, so comparisons in SQL are only right when every
+    writer used the same zone. Normalising to UTC on the way in makes range
+    filters exact on SQLite as they are on PostgreSQL (timestamptz)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None,
+                             dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+_LAST: tuple[object, dict[str, Any]] = (None, {})
+
+
+def _row_facts(context: DefaultExecutionContext) -> dict[str, Any]:
+    """The report columns of the item row being written, from its `doc`;
+    computed once per row for all of them (the defaults below ask in turn)."""
+    global _LAST
+    doc = context.get_current_parameters()["doc"]  # items are always written whole
+    last_doc, columns = _LAST
+    if last_doc is not doc:
+        columns = of_record(doc).columns() | {
+            "department": doc.get("department"), "category": doc["category"],
+            "about_agent": doc.get("about_agent")}
+        _LAST = (doc, columns)  # one assignment: safe with a writer on another thread
+    return columns
+
+
+def _from_doc(name: str) -> dict[str, Any]:
+    def fill(context: DefaultExecutionContext) -> Any:
+        return _row_facts(context)[name]
+    return {"default": fill, "onupdate": fill}
 
 
 class Base(DeclarativeBase):
@@ -53,12 +124,44 @@ class Item(Base):
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     customer_id: Mapped[int] = mapped_column(Integer, index=True)
     parent_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
-    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
-    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     doc: Mapped[dict[str, Any]]
+    # Report columns (migration 0004), filled from `doc` by their defaults.
+    department: Mapped[str | None] = mapped_column(String(100), nullable=True,
+                                                   **_from_doc("department"))
+    category: Mapped[str | None] = mapped_column(String(64), nullable=True,
+                                                 **_from_doc("category"))
+    about_agent: Mapped[str | None] = mapped_column(String(64), nullable=True,
+                                                    **_from_doc("about_agent"))
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True,
+                                                         **_from_doc("answered_at"))
+    answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True,
+                                                    **_from_doc("answered_by"))
+    reopened: Mapped[bool | None] = mapped_column(Boolean, nullable=True,
+                                                  **_from_doc("reopened"))
+    reassigned: Mapped[bool | None] = mapped_column(Boolean, nullable=True,
+                                                    **_from_doc("reassigned"))
+    first_contact: Mapped[bool | None] = mapped_column(Boolean, nullable=True,
+                                                       **_from_doc("first_contact"))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True,
+                                                       **_from_doc("closed_at"))
+    scored_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True,
+                                                       **_from_doc("scored_at"))
+    satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True,
+                                                     **_from_doc("satisfaction"))
 
-    __table_args__ = (Index("ix_items_kind_status", "kind", "status"),
-                      Index("ix_items_created_at", "created_at"))
+    __table_args__ = (
+        Index("ix_items_kind_status", "kind", "status"),
+        # Items by creation time, with a period's KPI facts in the index itself, so
+        # reading them never reads the row and its JSON document (migration 0004;
+        # it replaces 0002's ix_items_created_at, its first column).
+        Index("ix_items_received_facts", "created_at", "kind", "status", "owner",
+              "department", "category", "about_agent", "due_at", "answered_at",
+              "first_contact"),
+        Index("ix_items_scored", "scored_at", "parent_id", "satisfaction"),
+        Index("ix_items_closed_at", "closed_at"),
+    )
 
 
 class Event(Base):
