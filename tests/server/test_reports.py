@@ -40,7 +40,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
+from sqlalchemy import inspect, select
 
+from csq.domain.facts import of_item
+from csq.domain.records import Item
+from csq.server import migrate, models
 from tests.support.api import Api
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -341,3 +346,55 @@ async def test_reports_are_for_supervisors_leads_and_admins_with_a_real_period(
     assert r.status_code == 422 and r.json()["field"] == "name"
     r = await api.client("sue").get("/v1/reports/weekly", params={"format": "pdf"})
     assert r.status_code == 422 and r.json()["field"] == "format"
+
+
+async def test_every_item_row_keeps_the_facts_its_record_tells(api: Api) -> None:
+    """The KPI facts beside each record (csq.domain.facts), written with it by the
+    service, are what the domain's rule reads off the record itself."""
+    await play_week(api)
+    i = models.Item
+    async with api.app.state.engine.connect() as conn:
+        rows = (await conn.execute(select(
+            i.doc, i.department, i.category, i.about_agent, i.answered_at, i.answered_by,
+            i.reopened, i.reassigned, i.first_contact, i.closed_at, i.scored_at,
+            i.satisfaction, i.created_at, i.due_at))).all()
+    assert len(rows) == 18  # O1-O3, T1-T5, K1-K5 and their callbacks CB1-CB5
+    for doc, *stored in rows:
+        item = Item.model_validate(doc)
+        facts = of_item(item)
+        assert stored == [item.department, item.category, item.about_agent, facts.answered_at,
+                          facts.answered_by, facts.reopened, facts.reassigned,
+                          facts.first_contact, facts.closed_at, facts.scored_at,
+                          facts.satisfaction, item.created_at, item.due_at], item.subject
+
+
+async def test_a_database_from_before_the_facts_upgrades_to_the_same_figures(
+        api: Api) -> None:
+    """Migration 0004 fills the facts of existing items from their records (and, on
+    SQLite, puts times written in the service clock's zone into UTC)."""
+    week = await play_week(api)
+    before = {name: await report(api, name, period)
+              for name, period in (("weekly", "2026-W47"), ("monthly", "2026-11"),
+                                   ("complaints", "2026-W47"), ("callbacks", "2026-W47"))}
+    engine = api.app.state.engine
+    async with engine.connect() as conn:
+        await conn.run_sync(lambda c: command.downgrade(migrate._config(c), "0003"))
+        await conn.commit()
+        columns = {c["name"] for c in await conn.run_sync(
+            lambda c: inspect(c).get_columns("items"))}
+        assert "answered_at" not in columns  # as a database made by version 0003
+        if conn.dialect.name == "sqlite":  # as a server whose clock was in Shanghai wrote it
+            await conn.exec_driver_sql(
+                "UPDATE items SET created_at = datetime(created_at, '+8 hours'), "
+                "due_at = datetime(due_at, '+8 hours')")
+            await conn.commit()
+    await migrate.upgrade(engine)
+    for name, period in (("weekly", "2026-W47"), ("monthly", "2026-11"),
+                         ("complaints", "2026-W47"), ("callbacks", "2026-W47")):
+        after = await report(api, name, period)
+        assert after == before[name], name
+    async with engine.connect() as conn:
+        first, answered = (await conn.execute(
+            select(models.Item.first_contact, models.Item.answered_at).where(
+                models.Item.id == week.ids["T1"]))).one()
+    assert first is True and answered == at(16, 11)  # alice resolved it at 11:00

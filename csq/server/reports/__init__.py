@@ -17,12 +17,17 @@ from csq.domain.period import Period
 from csq.domain.sla import SlaPolicy
 from csq.server.reports.callbacks import callbacks
 from csq.server.reports.complaints import complaints
-from csq.server.reports.dataset import Dataset
+from csq.server.reports.dataset import Dataset, Needs
 from csq.server.reports.periodic import monthly, weekly
 from csq.server.reports.tables import ReportContext
 
 BUILDERS: dict[str, Callable[[ReportContext], Report]] = {
     "weekly": weekly, "monthly": monthly, "complaints": complaints, "callbacks": callbacks,
+}
+# The records each report lists besides its KPI facts (what dataset.load reads).
+NEEDS: dict[str, tuple[Needs, ...]] = {
+    "weekly": (), "monthly": (Needs.QUALITY,), "complaints": (Needs.COMPLAINTS,),
+    "callbacks": (Needs.CALLBACKS,),
 }
 
 

@@ -1,50 +1,51 @@
-"""What a report reads from the database: the period's items, the items they
-lead to (callbacks and their parents), and masked customers. Nothing else.
+"""What a report reads from the database: the period's KPI facts, the records
+a report lists, masked customers. Nothing else.
 
-Exact rather than heuristic: besides the items received in the period, it
-finds the ones completed, waived or closed in it through the events log (one
-indexed range scan on `events.at`), however long ago they were opened.
+The KPIs are read from columns, not records: every item row carries its facts
+(csq.domain.facts, written with the record: see csq.server.models), so a
+month of a busy centre is one range scan of an index that holds the contacts'
+facts (`ix_items_received_facts`), plus the month's callback scores and
+member complaints closed. csq.domain.kpi's `Collector` applies every rule to
+those rows; the SQL only narrows to what the rules may want, using the
+domain's constants.
 
-Fast at a month of a busy centre (tens of thousands of items): the database
-hands over each record without its timeline and body (`json_remove` on
-SQLite, `jsonb -` on PostgreSQL), and, in a second query, only the timeline
-entries a KPI reads (moves, assignments, a lead's follow-up note). The items
-are built with `model_construct` from those trusted, service-written
-records: a report's `Item` is a view whose timeline holds just those entries
-and whose body is empty. Validating every stored record with pydantic, or
-parsing whole documents in Python, cost ten times more.
+Records are read only for the tables that list them (`Needs`): a month's
+quality complaints, a period's complaints, a period's callbacks. Those come
+without body (`json_remove` on SQLite, `jsonb -` on PostgreSQL) and with only
+the timeline entries a rule reads, taken from the events log, and are built
+with `model_construct` from the service's own, already validated, records.
 
-SQL range filters are a day wider than the period on each side: SQLite keeps
-timestamps without their zone, so a bound is only approximate there; the
-exact cut is made in Python on aware datetimes (csq.domain.kpi, `Period`).
+Times in the item columns are UTC on every database (`models.UtcDateTime`), so
+the period's bounds are exact in SQL; events' times are not (SQLite keeps the
+wall time of the service's clock), see `_Reader._moment`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import String, func, literal_column, or_, select, type_coerce
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import String, and_, func, literal_column, or_, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.expression import ColumnClause
 
+from csq.domain import kpi
 from csq.domain.kinds import Channel, Kind
 from csq.domain.period import Period
 from csq.domain.priority import Priority
 from csq.domain.records import CallbackResult, Customer, Escalation, Item, TimelineEntry
 from csq.server import models
-from csq.server.repo import masked
+from csq.server.repo import ITEM_JSON, masked
 
 _M = TypeVar("_M", bound=BaseModel)
 _FIELDS: dict[type[BaseModel], frozenset[str]] = {}
 
 _CHUNK = 2000  # ids per IN (...) list
-_FINISHING = ("transition", "callback_completed", "callback_waived")
-_SLACK = timedelta(days=1)
 # The timeline entries csq.domain.kpi, callback_summary and quality read.
 _ENTRIES = ("transition", "callback_waived", "assign", "note")
 
@@ -52,40 +53,115 @@ _SLIM = {
     "sqlite": "json_remove(doc, '$.timeline', '$.body')",
     "postgresql": "((doc::jsonb - 'timeline') - 'body')::text",
 }
+_I = models.Item
+_SUBJECT = (_I.id, _I.kind, _I.status, _I.owner, _I.department, _I.category, _I.about_agent)
+
+
+class Needs(StrEnum):
+    """The records a report lists, besides its KPI facts."""
+
+    QUALITY = "quality"  # complaints about agents received in the period, whole
+    COMPLAINTS = "complaints"  # complaints received in the period
+    CALLBACKS = "callbacks"  # callbacks created, finished or scored in the period
+
+
 @dataclass(frozen=True)
 class Dataset:
-    items: list[Item]
-    customers: dict[int, Customer]  # masked: no report can leak a phone number
+    facts: kpi.Facts
+    items: list[Item]  # only the records the report's `Needs` asked for
+    customers: dict[int, Customer]  # of those items, masked: no report leaks a number
     customer_count: int
     names: dict[str, str]  # username -> display name
 
-    @property
-    def members(self) -> set[int]:
-        return {c.id for c in self.customers.values() if c.member}
 
-
-async def load(session: AsyncSession, period: Period) -> Dataset:
-    start, end = period.start - _SLACK, period.end + _SLACK
+async def load(session: AsyncSession, period: Period, now: datetime,
+               needs: Iterable[Needs] = ()) -> Dataset:
+    facts = await read_facts(session, period, now)
     reader = _Reader(session)
-    await reader.where(models.Item.created_at >= start, models.Item.created_at < end)
-    touched = {int(i) for i in (await session.execute(select(models.Event.item_id).where(
-        models.Event.at >= start, models.Event.at < end, models.Event.item_id.is_not(None),
-        models.Event.type.in_(_FINISHING)).distinct())).scalars() if i is not None}
-    await reader.ids(touched)
-    await reader.ids({d["parent_id"] for d in reader.docs.values() if d["parent_id"] is not None})
-    for chunk in _chunks(reader.kinds(Kind.COMPLAINT)):
-        await reader.where(models.Item.parent_id.in_(chunk))
-    items = await reader.items()
+    start, end = period.start, period.end
+    received = and_(_I.created_at >= start, _I.created_at < end)
+    items: list[Item] = []
+    for need in needs:
+        if need == Needs.QUALITY:
+            items += await _whole(session, _I.kind == Kind.COMPLAINT.value,
+                                  _I.about_agent.is_not(None), received)
+        elif need == Needs.COMPLAINTS:
+            await reader.where(_I.kind == Kind.COMPLAINT.value, received)
+        else:
+            await reader.where(_I.kind == Kind.CALLBACK.value, or_(
+                received, and_(_I.answered_at >= start, _I.answered_at < end),
+                and_(_I.scored_at >= start, _I.scored_at < end)))
+    items += await reader.items()
     customers = await _customers(session, {i.customer_id for i in items})
     count = int((await session.execute(
         select(func.count()).select_from(models.Customer))).scalar_one())
     names = dict((await session.execute(select(models.User.username, models.User.name))).all())
-    return Dataset(items, customers, count,
+    return Dataset(facts, items, customers, count,
                    {str(k): str(v) for k, v in names.items()})
 
 
+async def read_facts(session: AsyncSession, period: Period, now: datetime) -> kpi.Facts:
+    """The period's KPI facts from the item columns: contacts received in it,
+    callback scores given in it (credited to the item called back about), and
+    complaints closed in it (for member coverage). Core statements on the
+    session's connection: plain rows, no ORM result machinery."""
+    conn = await session.connection()
+    start, end = period.start, period.end
+    subjects: dict[int, kpi.Subject] = {}
+    received: list[Any] = list(await conn.execute(select(
+        *_SUBJECT, _I.created_at, _I.due_at, _I.answered_at, _I.first_contact).where(
+        _I.created_at >= start, _I.created_at < end,
+        _I.kind.in_([k.value for k in kpi.CONTACT_KINDS]))))
+    for row in received:
+        subjects[row[0]] = kpi.Subject(*row[:7])
+    scores: list[Any] = list(await conn.execute(select(
+        _I.id, _I.parent_id, _I.scored_at, _I.satisfaction).where(
+        _I.scored_at >= start, _I.scored_at < end)))
+    closed: list[Any] = list(await conn.execute(select(
+        *_SUBJECT, _I.customer_id, _I.closed_at).where(
+        _I.closed_at >= start, _I.closed_at < end, _I.kind == Kind.COMPLAINT.value)))
+    await _subjects(conn, subjects, {p for _, p, _, _ in scores if p is not None})
+    await _subjects(conn, subjects, {i for i, p, _, _ in scores if p not in subjects})
+    statuses: dict[int, list[str]] = {}
+    for chunk in _chunks(sorted({row[0] for row in closed})):
+        callbacks: list[Any] = list(await conn.execute(select(_I.parent_id, _I.status).where(
+            _I.parent_id.in_(chunk), _I.kind == Kind.CALLBACK.value)))
+        for parent, status in callbacks:
+            statuses.setdefault(parent, []).append(status)
+    members: set[int] = set()
+    for chunk in _chunks(sorted({row[-2] for row in closed})):
+        members.update((await conn.execute(select(models.Customer.id).where(
+            models.Customer.id.in_(chunk),
+            models.Customer.doc["member"].as_boolean()))).scalars())
+
+    collect = kpi.Collector(period, now, members)
+    for row in received:
+        collect.received(subjects[row[0]], row[7], row[8], row[9], bool(row[10]))
+    for item_id, parent, at, satisfaction in scores:  # no parent on record: its own
+        collect.scored(subjects.get(parent) or subjects[item_id], at, satisfaction)
+    for row in closed:
+        collect.closed(kpi.Subject(*row[:7]), row[7], row[8], statuses.get(row[0], ()))
+    return collect.facts()
+
+
+async def _subjects(conn: AsyncConnection, known: dict[int, kpi.Subject],
+                    ids: Iterable[int]) -> None:
+    """Add the subjects of `ids` not known yet (an item received before the period)."""
+    for chunk in _chunks(sorted(set(ids) - known.keys())):
+        rows: list[Any] = list(await conn.execute(select(*_SUBJECT).where(_I.id.in_(chunk))))
+        for row in rows:
+            known[row[0]] = kpi.Subject(*row)
+
+
+async def _whole(session: AsyncSession, *criteria: Any) -> list[Item]:
+    """Whole records, validated: for the few a report reads in full."""
+    raws = await session.execute(select(ITEM_JSON).where(*criteria).order_by(_I.id))
+    return [Item.model_validate_json(r) for r in raws.scalars()]
+
+
 class _Reader:
-    """Collects the report's records (without timelines), then their KPI entries."""
+    """Collects the records a report lists (without timelines), then the timeline
+    entries its rules read."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -100,13 +176,6 @@ class _Reader:
         for item_id, doc in rows:
             if item_id not in self.docs:
                 self.docs[item_id] = orjson.loads(doc)
-
-    async def ids(self, ids: Iterable[int]) -> None:
-        for chunk in _chunks(sorted(set(ids) - set(self.docs))):
-            await self.where(models.Item.id.in_(chunk))
-
-    def kinds(self, kind: Kind) -> list[int]:
-        return sorted(i for i, d in self.docs.items() if d["kind"] == kind.value)
 
     async def items(self) -> list[Item]:
         """The records with the timeline entries the KPIs read, oldest id first.

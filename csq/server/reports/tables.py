@@ -31,7 +31,7 @@ class ReportContext:
         self.now = now
         self.policy = policy
         self.zone: ZoneInfo = policy.quiet.zone
-        self.facts = kpi.gather(data.items, period, now, data.members)
+        self.facts = data.facts
 
     def local(self, at: datetime | None) -> str | None:
         return None if at is None else f"{at.astimezone(self.zone):%Y-%m-%d %H:%M}"

@@ -56,7 +56,7 @@ async def get_report(
     now = svc.clock()
     chosen = report_period(name, period, now, svc.policy)
     async with svc.sessions() as session:
-        data = await dataset.load(session, chosen)
+        data = await dataset.load(session, chosen, now, reports.NEEDS[name])
     # The arithmetic is CPU work: off the event loop, so streams keep flowing.
     report = await asyncio.to_thread(reports.build, name, data, chosen, now, svc.policy)
     if format == "json":
