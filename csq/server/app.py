@@ -57,7 +57,7 @@ def create_app(settings: ServerSettings, *,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await migrate.upgrade(engine)
-        hub.advance(await db.read(repo.head_seq))
+        hub.advance(await db.read_small(repo.head_seq))
         await service.purge_idempotency()
         tasks = app.state.background_tasks
         tasks.append(asyncio.create_task(app.state.metrics.publish()))
@@ -129,6 +129,6 @@ async def _follow_head(hub: Hub, db: Database) -> None:
         try:
             if await hub.relisten():
                 log.warning("the LISTEN link to the database was lost; listening again")
-            hub.advance(await db.read(repo.head_seq))
+            hub.advance(await db.read_small(repo.head_seq))
         except Exception:  # a restarting database must not end the loop
             log.warning("could not read the head seq", exc_info=True)

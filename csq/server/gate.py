@@ -53,8 +53,9 @@ class Gate:
             raise ApiProblem(401, "unauthenticated", "send Authorization: Bearer <token>",
                              headers={"WWW-Authenticate": "Bearer"})
         # Looked up on every request, not cached: a token revoked by `csq admin`
-        # (another process) must stop working at once. One short read on SQLite.
-        who = await self.db.read(partial(principal_for, token=token.strip()))
+        # (another process) must stop working at once. On SQLite this is one
+        # indexed read on the loop's own thread (~0.1 ms), cheaper than any hop.
+        who = await self.db.read_small(partial(principal_for, token=token.strip()))
         if who is None:
             raise ApiProblem(401, "bad-token", "this token is unknown or revoked; log in again",
                              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

@@ -134,7 +134,7 @@ class Service:
         return seq, status, body
 
     async def _replay(self, req: Request) -> tuple[int, dict[str, Any]] | None:
-        return await self.db.read(partial(self._find, req=req))
+        return await self.db.read_small(partial(self._find, req=req))
 
     def _find(self, session: Session, req: Request) -> tuple[int, dict[str, Any]] | None:
         found = repo.find_answer(session, req.who.user_id, req.key)

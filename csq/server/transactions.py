@@ -4,12 +4,24 @@
 Why not AsyncSession all the way: on SQLite every statement through
 SQLAlchemy's async adapter costs ~0.4 ms of CPU (four thread hops through
 aiosqlite and a greenlet switch each), against ~0.05 ms for the same statement
-on a plain `sqlite3` connection. So on a SQLite file the whole transaction runs
-synchronously on a thread of ours: one hop per transaction, not four per
-statement. All writes of the process go through one writer thread, which also
-serialises them here rather than in SQLite's busy handler (which sleeps up to
-100 ms between retries while the lock sits free); the transaction starts with
-BEGIN IMMEDIATE so it never has to upgrade a read lock.
+on a plain `sqlite3` connection.
+
+Why not a thread either, for the short ones (`SqliteOnLoop`): an action's
+whole transaction is ~0.3 ms of plain `sqlite3` with the pages in memory, and
+almost all of it holds the GIL. On a thread it buys no parallelism, only a hop
+each way and a GIL convoy: under load the event loop holds the GIL, and the
+writer thread waits up to a switch interval (5 ms) to get it back after every
+statement, so one serial writer spent ~2 ms of wall time per action (py-spy,
+400 actions/s). So on a SQLite file the writes and the one-row reads run right
+on the loop's thread, with no busy timeout: if another process holds the lock
+(`csq admin`, a second server), SQLITE_BUSY sends the unit of work to the
+threads below, which wait for it there. WAL checkpoints (fsync) run on a thread
+too, never inside a commit on the loop. Writers stay serialised in the
+process, and BEGIN IMMEDIATE takes the write lock up front.
+
+`SqliteThreads`: the same work on threads of ours (one writer, a few readers),
+for that fallback and for the long reads (change pages) that should not hold
+the loop.
 
 On PostgreSQL (and an in-memory SQLite, which a second engine could not see)
 the same function runs through `AsyncSession.run_sync` on the app's async
@@ -23,11 +35,15 @@ design, so that one thread can run them start to finish.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -36,13 +52,20 @@ from csq.server.db import JSON_CODEC, sqlite_path, sqlite_pragmas
 T = TypeVar("T")
 Work = Callable[[Session], T]
 
+log = logging.getLogger("csq.server.transactions")
 READER_THREADS = 2  # reads are one short statement or two; more threads only add contention
+CHECKPOINT_EVERY = 200  # commits on the loop between WAL checkpoints (SQLite's own: 1000 pages)
+CHECKPOINT_AFTER_S = 1.0  # ... or this long after the first commit not yet checkpointed
 
 
 class Database(Protocol):
-    """Runs a sync unit of work in a transaction: `write` commits it, `read` does not."""
+    """Runs a sync unit of work in a transaction: `write` commits it, `read` does not.
+    `read_small` is for a read of a row or two (a token, an item): where it is
+    cheaper, it runs without leaving the event loop's thread."""
 
     async def read(self, work: Work[T]) -> T: ...
+
+    async def read_small(self, work: Work[T]) -> T: ...
 
     async def write(self, work: Work[T]) -> T: ...
 
@@ -58,6 +81,8 @@ class AsyncEngineDatabase:
     async def read(self, work: Work[T]) -> T:
         async with self.sessions() as session:
             return await session.run_sync(work)
+
+    read_small = read
 
     async def write(self, work: Work[T]) -> T:
         async with self.sessions() as session, session.begin():
@@ -88,11 +113,19 @@ class SqliteThreads:
         return await asyncio.get_running_loop().run_in_executor(
             self._readers, self._run, self._reader_engine, work, False)
 
+    read_small = read
+
     async def write(self, work: Work[T]) -> T:
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="csq-sqlite-writer")
         return await asyncio.get_running_loop().run_in_executor(
             self._writer, self._run, self._writer_engine, work, True)
+
+    async def checkpoint(self, path: str) -> None:
+        """A passive WAL checkpoint (copies pages, fsyncs) on the writer thread."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="csq-sqlite-writer")
+        await asyncio.get_running_loop().run_in_executor(self._writer, _checkpoint, path)
 
     @staticmethod
     def _run(engine: Engine, work: Work[T], commit: bool) -> T:
@@ -114,7 +147,107 @@ class SqliteThreads:
         self._reader_engine.dispose()
 
 
-def _sqlite_engine(path: str, *, begin: str, pool_size: int) -> Engine:
+class SqliteOnLoop:
+    """SQLite file: writes and small reads on the loop's own thread (see the module
+    docstring), anything that meets a lock, and the long reads, on `SqliteThreads`."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.threads = SqliteThreads(path)
+        # No busy timeout and no automatic checkpoint: the loop must never wait.
+        self._writer_engine = _sqlite_engine(path, begin="BEGIN IMMEDIATE", pool_size=1,
+                                             wait=False)
+        self._reader_engine = _sqlite_engine(path, begin="BEGIN", pool_size=1, wait=False)
+        self._on_threads = 0  # writes sent to the writer thread and not yet done
+        self._uncheckpointed = 0
+        self._first_uncheckpointed = 0.0
+        self._checkpointing: asyncio.Task[None] | None = None
+        self.checkpoints = 0  # done so far, for tests and instrumentation
+
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """Every engine that runs work, for instrumentation (bench/micro.py)."""
+        return (self._writer_engine, self._reader_engine, *self.threads.engines)
+
+    async def read(self, work: Work[T]) -> T:
+        return await self.threads.read(work)
+
+    async def read_small(self, work: Work[T]) -> T:
+        try:
+            return SqliteThreads._run(self._reader_engine, work, False)
+        except LOCK_ERRORS as exc:
+            if not _busy(exc):
+                raise
+        return await self.threads.read(work)
+
+    async def write(self, work: Work[T]) -> T:
+        if not self._on_threads:  # else queue behind them: writes keep their order
+            try:
+                result = SqliteThreads._run(self._writer_engine, work, True)
+            except LOCK_ERRORS as exc:
+                if not _busy(exc):
+                    raise
+            else:
+                self._committed()
+                return result
+        self._on_threads += 1
+        try:
+            return await self.threads.write(work)
+        finally:
+            self._on_threads -= 1
+
+    def _committed(self) -> None:
+        """Start a checkpoint on the writer thread once enough has been committed."""
+        now = time.monotonic()
+        if not self._uncheckpointed:
+            self._first_uncheckpointed = now
+        self._uncheckpointed += 1
+        if self._checkpointing is not None or not (
+                self._uncheckpointed >= CHECKPOINT_EVERY
+                or now - self._first_uncheckpointed >= CHECKPOINT_AFTER_S):
+            return
+        self._uncheckpointed = 0
+        self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            await self.threads.checkpoint(self.path)
+            self.checkpoints += 1
+        except Exception:  # a missed checkpoint only lets the WAL grow until the next
+            log.warning("WAL checkpoint failed", exc_info=True)
+        finally:
+            self._checkpointing = None
+
+    async def close(self) -> None:
+        if self._checkpointing is not None:
+            await self._checkpointing
+        await self.threads.close()
+        self._writer_engine.dispose()
+        self._reader_engine.dispose()
+
+
+# SQLAlchemy's, or sqlite3's own when BEGIN (said straight to sqlite3, see below) meets it
+LOCK_ERRORS = (OperationalError, sqlite3.OperationalError)
+
+
+def _busy(exc: Exception) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED: someone else holds the lock; wait on a thread."""
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(orig) or "busy" in str(orig)
+
+
+def _checkpoint(path: str) -> None:
+    con = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        con.close()
+
+
+def _sqlite_engine(path: str, *, begin: str, pool_size: int, wait: bool = True) -> Engine:
     engine = create_engine(f"sqlite:///{path}", pool_size=pool_size, max_overflow=0,
                            connect_args={"check_same_thread": False, "timeout": 30},
                            **JSON_CODEC)
@@ -123,10 +256,14 @@ def _sqlite_engine(path: str, *, begin: str, pool_size: int) -> Engine:
     def _connect(dbapi_conn: Any, _: Any) -> None:
         sqlite_pragmas(dbapi_conn)
         dbapi_conn.isolation_level = None  # we say BEGIN ourselves (see below)
+        if not wait:
+            dbapi_conn.execute("PRAGMA busy_timeout=0")
+            dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+        # Straight to sqlite3: exec_driver_sql costs more Python than the BEGIN itself.
+        conn.connection.driver_connection.execute(begin)
 
     return engine
 
@@ -134,5 +271,5 @@ def _sqlite_engine(path: str, *, begin: str, pool_size: int) -> Engine:
 def open_database(url: str, sessions: async_sessionmaker[AsyncSession]) -> Database:
     path = sqlite_path(url)
     if path:
-        return SqliteThreads(path)
+        return SqliteOnLoop(path)
     return AsyncEngineDatabase(sessions)

@@ -20,7 +20,7 @@ CustomerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 @router.get("/{customer_id}", response_model=Customer, responses=READ_ERRORS)
 async def get_customer(customer_id: CustomerId, _: Who, svc: Svc) -> Customer:
-    customer = await svc.db.read(lambda session: repo.load_customer(session, customer_id))
+    customer = await svc.db.read_small(lambda session: repo.load_customer(session, customer_id))
     if customer is None:
         raise ApiProblem(404, "not-found", f"no customer {customer_id}")
     return repo.masked(customer)

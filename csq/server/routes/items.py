@@ -60,7 +60,7 @@ async def list_items(
 @router.get("/{item_id}", response_model=Item, responses={**READ_ERRORS, 304: {}})
 async def get_item(item_id: ItemId, _: Who, svc: Svc,
                    if_none_match: Annotated[str | None, Header()] = None) -> Response:
-    raw = await svc.db.read(lambda session: session.execute(select(repo.ITEM_JSON).where(
+    raw = await svc.db.read_small(lambda session: session.execute(select(repo.ITEM_JSON).where(
         models.Item.id == item_id)).scalar_one_or_none())
     if raw is None:
         raise ApiProblem(404, "not-found", f"no item {item_id}")
