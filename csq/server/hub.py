@@ -42,7 +42,7 @@ class Hub:
         self.read_page = read_page
         self._subs: set[Subscriber] = set()
         self._pages: OrderedDict[tuple[int, int], tuple[ChangesPage, bytes]] = OrderedDict()
-        self._lock = asyncio.Lock()
+        self._reading: dict[tuple[int, int], asyncio.Future[tuple[ChangesPage, bytes]]] = {}
         self.presence: dict[tuple[str, int], PresenceEvent] = {}
         self.last_seen: dict[str, datetime] = {}
         self._listener: Any = None
@@ -64,28 +64,36 @@ class Hub:
 
     async def batch(self, after: int, limit: int = 500) -> tuple[ChangesPage, bytes]:
         """The page after `after` and its SSE frame (b"" when it holds no record),
-        read and encoded once for every stream."""
+        read and encoded once for every stream.
+
+        Every stream asking for the same (cursor, head) awaits one shared future, so
+        200 streams wake together in one turn of the loop. (An asyncio.Lock here woke
+        them one per turn, 200 turns, each one behind whatever else was ready.)"""
         key = (after, self.head)
         hit = self._pages.get(key)
         if hit is not None:
             return hit
-        async with self._lock:
-            hit = self._pages.get(key)
-            if hit is not None:
-                return hit
-            assert self.read_page is not None
-            page = await self.read_page(after, limit)
-            frame = b""
-            if page.items or page.customers:
-                data = orjson.dumps({
-                    "seq": page.next, "items": [i.model_dump(mode="json") for i in page.items],
-                    "customers": [c.model_dump(mode="json") for c in page.customers]})
-                frame = b"id: %d\nevent: change\ndata: %s\n\n" % (page.next, data)
-            if page.next >= key[1] or not page.end_of_stream:
-                self._pages[key] = (page, frame)
-            while len(self._pages) > 64:
-                self._pages.popitem(last=False)
-            return page, frame
+        pending = self._reading.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._read(key, limit))
+            self._reading[key] = pending
+            pending.add_done_callback(lambda _: self._reading.pop(key, None))
+        return await asyncio.shield(pending)  # one stream ending must not cancel the read
+
+    async def _read(self, key: tuple[int, int], limit: int) -> tuple[ChangesPage, bytes]:
+        assert self.read_page is not None
+        page = await self.read_page(key[0], limit)
+        frame = b""
+        if page.items or page.customers:
+            data = orjson.dumps({
+                "seq": page.next, "items": [i.model_dump(mode="json") for i in page.items],
+                "customers": [c.model_dump(mode="json") for c in page.customers]})
+            frame = b"id: %d\nevent: change\ndata: %s\n\n" % (page.next, data)
+        if page.next >= key[1] or not page.end_of_stream:
+            self._pages[key] = (page, frame)
+        while len(self._pages) > 64:
+            self._pages.popitem(last=False)
+        return page, frame
 
     def end_streams(self) -> None:
         """The server is stopping: end every stream now rather than have the
