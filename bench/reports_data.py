@@ -11,7 +11,9 @@ Stories older than the last ten days are copied only if they finished: a
 centre does not leave three-month-old work open.
 
 Rows go in with bulk `INSERT`s through SQLAlchemy Core on the tables of
-csq.server.models, so every column is bound exactly as the service binds it.
+csq.server.models, so every column is bound exactly as the service binds it,
+and each item's KPI facts (csq.domain.facts) are computed from its record by
+the columns' own defaults, as on every write of the service.
 """
 
 from __future__ import annotations
