@@ -172,6 +172,26 @@ class Item(Record):
         return self.model_dump(mode="json", exclude={"timeline", "version", "seq", "updated_at"})
 
 
+# What a list of items shows and searches (the queue, its tabs and filters): the
+# cache keeps this projection beside each full record, so drawing 50,000 rows
+# parses ~10 MB of JSON instead of every timeline (docs/benchmarks.md, "Terminal").
+LIST_FIELDS = ("id", "kind", "category", "subject", "status", "priority", "owner",
+               "customer_id", "channel", "due_at", "sla_start", "promised_at", "created_at",
+               "updated_at", "tags", "parent_id", "department")
+LIST_BODY_CHARS = 2000  # as much of the body as free-text search over a list reads
+
+
+def list_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """An item document (as stored or sent) cut down to LIST_FIELDS; whether it is
+    escalated is kept as a flag, the body as its first LIST_BODY_CHARS."""
+    view = {k: v for k in LIST_FIELDS if (v := doc.get(k)) is not None}
+    if doc.get("escalation") is not None:
+        view["escalated"] = True
+    if body := doc.get("body"):
+        view["body"] = str(body)[:LIST_BODY_CHARS]
+    return view
+
+
 class ItemDraft(Record):
     """What a user fills in to open a new item."""
 

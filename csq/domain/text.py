@@ -34,6 +34,8 @@ def neutralise(text: str | None, *, multiline: bool = False) -> str:
     """Return `text` safe to hand to a terminal: no byte of it is a control."""
     if not text:
         return ""
+    if text.isprintable():  # no C0, DEL, C1 or bidi control (all of them are not)
+        return text
     if multiline:
         text = text.replace("\r\n", "\n")
         pattern = _CONTROL

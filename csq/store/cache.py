@@ -11,8 +11,9 @@ mapping rather than a dict of dicts.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,9 +23,10 @@ import orjson
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
 
+from csq.domain.records import list_view
 from csq.store.errors import CacheBusy, CacheCorrupt, CacheOutdated, StoreUnwritable
 from csq.store.files import FILE_MODE, ensure_dir
-from csq.store.journal import CorruptData, JournalStorage, OutdatedFormat, Records
+from csq.store.journal import CorruptData, JournalStorage, OutdatedFormat, Raw, Records
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,34 @@ class CacheSnapshot:
     customers: Mapping[int, dict[str, Any]]
     cursor: int
     synced_at: datetime | None
+    rows: Mapping[int, dict[str, Any]]  # each item's list projection, same ids as items
+
+
+class Rows(Mapping[int, dict[str, Any]]):
+    """Each item's list projection (csq.domain.records.list_view), parsed when read:
+    what a list draws, without parsing timelines. An item whose projection is not
+    stored (a cache an earlier csq wrote, before its writer fills them in) is
+    projected from its full record."""
+
+    def __init__(self, rows: dict[int, Raw], items: dict[int, Raw]) -> None:
+        self._rows = rows
+        self._items = items
+
+    def __getitem__(self, key: int) -> dict[str, Any]:
+        raw = self._rows.get(key)
+        if raw is not None:
+            value: dict[str, Any] = orjson.loads(raw)
+            return value
+        return list_view(orjson.loads(self._items[key]))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
 
 
 class Cache:
@@ -87,6 +117,20 @@ class Cache:
         self.storage = storage
         # TinyDB builds its storage by calling what it is given; hand it this one.
         self.db = TinyDB(storage=lambda: storage)
+        if self.writable:
+            self._fill_rows()
+
+    def _fill_rows(self) -> None:
+        """Store the list projection of items that lack one: a cache written by an
+        earlier csq gets them once, here, instead of on every start."""
+        assert self.storage is not None
+        items, rows = self.storage.tables["items"], self.storage.tables["rows"]
+        if len(rows) >= len(items):
+            return
+        missing = [list_view(orjson.loads(raw)) for key, raw in items.items() if key not in rows]
+        # If it cannot be written, readers project the full records: slower, not wrong.
+        with contextlib.suppress(StoreUnwritable):
+            self.storage.append({"tables": {"rows": missing}})
 
     def _move_aside(self) -> Path:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -119,11 +163,13 @@ class Cache:
         """Cheap: copies the index (references to immutable bytes), parses nothing."""
         storage = self._storage()
         synced = storage.meta.get("synced_at")
+        items = dict(storage.tables.get("items", {}))
         return CacheSnapshot(
-            items=Records(dict(storage.tables.get("items", {}))),
+            items=Records(items),
             customers=Records(dict(storage.tables.get("customers", {}))),
             cursor=int(storage.meta.get("cursor", 0)),
             synced_at=datetime.fromisoformat(synced) if synced else None,
+            rows=Rows(dict(storage.tables.get("rows", {})), items),
         )
 
     @property
@@ -139,6 +185,13 @@ class Cache:
 
     def item(self, item_id: int) -> dict[str, Any] | None:
         return self._record("items", item_id)
+
+    def row(self, item_id: int) -> dict[str, Any] | None:
+        """An item's list projection (see `Rows`)."""
+        if (row := self._record("rows", item_id)) is not None:
+            return row
+        item = self.item(item_id)
+        return list_view(item) if item is not None else None
 
     def customer(self, customer_id: int) -> dict[str, Any] | None:
         return self._record("customers", customer_id)
@@ -163,6 +216,7 @@ class Cache:
         batch: dict[str, Any] = {"tables": {}}
         if items:
             batch["tables"]["items"] = items
+            batch["tables"]["rows"] = [list_view(doc) for doc in items]
         if customers:
             batch["tables"]["customers"] = customers
         meta: dict[str, Any] = {}

@@ -39,7 +39,7 @@ import logging
 import os
 import threading
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,12 @@ from csq.store.files import FILE_MODE, append_durable, fsync_dir, truncate, writ
 
 FORMAT = "csq-cache"
 VERSION = 2
-TABLES = ("items", "customers")
+TABLES = ("items", "customers", "rows")  # rows: each item's list projection
 CHUNK = 1024  # records per write while compacting
 
-Index = dict[str, dict[int, bytes]]
+# A record's JSON: bytes, or a view into the snapshot file's bytes as read (see _lines).
+Raw = bytes | memoryview
+Index = dict[str, dict[int, Raw]]
 log = logging.getLogger("csq.store")
 
 
@@ -69,7 +71,7 @@ class OutdatedFormat(CorruptData):
 class Records(Mapping[int, dict[str, Any]]):
     """A table as of one moment, parsing each record when it is asked for."""
 
-    def __init__(self, raw: dict[int, bytes]) -> None:
+    def __init__(self, raw: dict[int, Raw]) -> None:
         self._raw = raw
 
     def __getitem__(self, key: int) -> dict[str, Any]:
@@ -162,12 +164,12 @@ class JournalStorage(Storage):
             if zlib.crc32(body) != crc:
                 raise CorruptData("snapshot does not match its checksum")
             body.release()
-            self._index(raw.split(b"\n")[1:], ids, "snapshot")
+            self._index(_lines(raw, end + 1), ids, "snapshot")
         except (KeyError, TypeError, AttributeError, ValueError):
             raise CorruptData("snapshot header is not a cache header") from None
         self.meta, self.upto, self.batch = dict(meta), upto, upto
 
-    def _index(self, lines: list[bytes], ids: dict[str, list[int]], what: str) -> None:
+    def _index(self, lines: Sequence[Raw], ids: dict[str, list[int]], what: str) -> None:
         """Records (one per line, then the empty rest after the last newline) under
         the ids listed, table by table."""
         if lines[-1]:
@@ -406,6 +408,19 @@ class JournalStorage(Storage):
 
 class _Gap(Exception):
     pass
+
+
+def _lines(raw: bytes, start: int) -> list[Raw]:
+    """`raw[start:].split(b"\n")` as views of `raw`, not copies: the snapshot's
+    records stay in the one buffer read from disk. Copying them out doubled the
+    memory of an open and took 0.1-0.3 s of a 50,000-item start."""
+    view, find = memoryview(raw), raw.find
+    out: list[Raw] = []
+    while (end := find(b"\n", start)) >= 0:
+        out.append(view[start:end])
+        start = end + 1
+    out.append(view[start:])
+    return out
 
 
 def _parse_header(line: bytes, what: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from csq.domain.records import LIST_BODY_CHARS, list_view
 from csq.store import Cache, CacheBusy
 from csq.store.journal import JournalStorage
 
@@ -49,11 +50,44 @@ def test_a_batch_is_one_appended_block_holding_its_records_and_the_cursor(
         tmp_path: Path) -> None:
     written(tmp_path, ([item(1), item(2)], 7))
     [(head, records)] = blocks(tmp_path / "journal.jsonl")
-    assert head["tables"] == {"items": [1, 2]} and head["meta"]["cursor"] == 7
-    assert [orjson.loads(r)["id"] for r in records] == [1, 2]
+    # Each item's list projection travels in the same block as the item itself.
+    assert head["tables"] == {"items": [1, 2], "rows": [1, 2]} and head["meta"]["cursor"] == 7
+    assert [orjson.loads(r)["id"] for r in records] == [1, 2, 1, 2]
     snap = reopened(tmp_path).snapshot()
     assert sorted(snap.items) == [1, 2] and snap.cursor == 7
     assert snap.items[2] == item(2)  # parsed when read
+
+
+def full_item(item_id: int) -> dict[str, object]:
+    return item(item_id, kind="complaint", status="new", body="停电三天" * 1000,
+                escalation={"by": "lee", "to": "ops", "reason": "重大",
+                            "at": "2026-12-01T00:00:00Z"},
+                timeline=[{"type": "note", "actor": "alice", "body": "中途意见" * 50}] * 20)
+
+
+def test_a_list_reads_each_items_projection_never_its_timeline(tmp_path: Path) -> None:
+    written(tmp_path, ([full_item(1), item(2)], 3))
+    cache = Cache(tmp_path).open()
+    row = cache.snapshot().rows[1]
+    assert row == list_view(full_item(1)) == cache.row(1)
+    assert "timeline" not in row and row["escalated"] is True
+    assert len(row["body"]) == LIST_BODY_CHARS  # what free-text search reads, no more
+    assert list(cache.snapshot().rows) == [1, 2]
+
+
+def test_a_cache_written_without_projections_gets_them_once_from_its_writer(
+        tmp_path: Path) -> None:
+    # As the previous csq wrote it: items only.
+    storage = JournalStorage(tmp_path)
+    storage.append({"tables": {"items": [full_item(1), item(2)]}, "meta": {"cursor": 5}})
+    reader = Cache(tmp_path).open()  # a reader projects the full records meanwhile
+    assert reader.snapshot().rows[1] == list_view(full_item(1))
+    assert reader.row(2) == list_view(item(2))
+    Cache(tmp_path).open(write=True).close()
+    stored = JournalStorage(tmp_path)
+    stored.load()
+    assert sorted(stored.tables["rows"]) == [1, 2] and stored.meta["cursor"] == 5
+    assert orjson.loads(stored.tables["rows"][1]) == list_view(full_item(1))
 
 
 def test_a_torn_last_block_is_ignored_and_the_next_batch_is_not_glued_to_it(
