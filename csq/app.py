@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -94,6 +95,7 @@ class CsqApp(App[int]):
         self._watching = False  # True once the first sync has reached live
         self._fresh: set[int] = set()
         self._last_counts = 0.0
+        self._recount_scheduled = False
         self._probe = KeyProbe.from_env()  # bench/tui.py's key-to-frame timings
         if ui.keys:
             self.set_keymap(ui.keys)
@@ -144,10 +146,10 @@ class CsqApp(App[int]):
         if self.engine.status.synced_at is None:  # "cached 3 min ago", not "never"
             self.engine.status = self.engine.status.with_(synced_at=snap.synced_at)
         overrides = self.engine.view_overrides()
-        # A generator: each cached document is parsed, made a row and dropped, so
-        # 50,000 full items (timelines and all) are never in memory at once.
+        # The cache's list projections, not the full items: a row needs none of the
+        # timeline. A generator: each one is parsed, made a row and dropped.
         docs = (overrides[i].model_dump(mode="json") if i in overrides else d
-                for i, d in snap.items.items())
+                for i, d in snap.rows.items())
         created = [o.model_dump(mode="json") for i, o in overrides.items() if i < 0]
         self._pending_ids = set(overrides)
         customers = [*snap.customers.values(), *self._pending_customer_docs()]
@@ -223,7 +225,7 @@ class CsqApp(App[int]):
         for item_id in touched:
             if item_id in overrides:
                 docs.append(overrides[item_id].model_dump(mode="json"))
-            elif (raw := self.cache.item(item_id)) is not None:
+            elif (raw := self.cache.row(item_id)) is not None:
                 docs.append(raw)
             else:
                 gone.append(item_id)
@@ -242,23 +244,33 @@ class CsqApp(App[int]):
         for s in self.screen_stack:
             if isinstance(s, QueueScreen):
                 s.refresh_rows(changed - set(overrides), fresh=fresh)
-                if self._counts_due():
-                    s.refresh_counts()
             elif isinstance(s, DetailScreen) and s.item_id in touched:
                 s.refresh_item()
             elif hasattr(s, "items_changed"):  # the lead's screens
                 s.items_changed()
         if hasattr(screen, "show_status"):
             screen.show_status()
+        self._recount()
 
-    def _counts_due(self) -> bool:
-        import time
+    def _recount(self) -> None:
+        """Tab counts at most once a second under a stream of changes, and once more
+        after the last change of a burst, so they never stay behind."""
+        wait = self._last_counts + 1.0 - time.monotonic()
+        if wait > 0:
+            if not self._recount_scheduled:
+                self._recount_scheduled = True
+                self.set_timer(wait, self._recount_now)
+            return
+        self._recount_now()
 
-        now = time.monotonic()
-        if now - self._last_counts >= 1.0:
-            self._last_counts = now
-            return True
-        return False
+    def _recount_now(self) -> None:
+        from csq.screens.queue import QueueScreen
+
+        self._recount_scheduled = False
+        self._last_counts = time.monotonic()
+        for s in self.screen_stack:
+            if isinstance(s, QueueScreen):
+                s.refresh_counts()
 
     def _apply_presence(self) -> None:
         from csq.screens.detail import DetailScreen

@@ -81,6 +81,7 @@ class QueueScreen(GatedScreen):
         self.unseen: set[int] = set()
         self._sort_index = -1
         self._scan = 0
+        self._counting: Iterator[dict[str, int] | None] | None = None
 
     def compose(self) -> ComposeResult:
         backend = self.backend
@@ -111,7 +112,7 @@ class QueueScreen(GatedScreen):
             box = self.query_one("#filter", Input)
             box.value = self.initial_filter
         self.refresh_rows()
-        self.refresh_counts()
+        self.call_after_refresh(self.refresh_counts)  # rows first: they are what is read
         self.show_status()  # not blank until the first tick
         self.set_interval(1.0, self._tick)
 
@@ -174,7 +175,23 @@ class QueueScreen(GatedScreen):
         self.table.set_rows(queue.finish_view(self.tab, self.filter, now, rows))
 
     def refresh_counts(self) -> None:
-        counts = self.backend.queue.counts(self.backend.now())
+        """Count every tab between frames, FRAME_BUDGET at a time (see `counting`)."""
+        self._counting = counting = self.backend.queue.counting(self.backend.now())
+        self._count_more(counting)
+
+    def _count_more(self, counting: Iterator[dict[str, int] | None]) -> None:
+        if counting is not self._counting:
+            return  # a newer count started; this one is stale
+        started = time.perf_counter()
+        for counts in counting:
+            if counts is not None:
+                self._show_counts(counts)
+                return
+            if time.perf_counter() - started > FRAME_BUDGET:
+                self.set_timer(0.001, lambda: self._count_more(counting))
+                return
+
+    def _show_counts(self, counts: dict[str, int]) -> None:
         tabs = self.query_one(Tabs)
         for tab_id, count in counts.items():
             try:

@@ -200,12 +200,24 @@ class QueueState:
         return self.finish_view(tab, flt, now, list(self.iter_view(tab, flt, now)))
 
     def counts(self, now: datetime) -> dict[str, int]:
+        *_, done = self.counting(now)
+        assert done is not None
+        return done
+
+    def counting(self, now: datetime, chunk: int = 2000) -> Iterator[dict[str, int] | None]:
+        """Each tab's count, in one walk that pauses (yields None) every `chunk` rows
+        and yields the counts at the end: at 50,000 rows counting costs ~150 ms, so a
+        screen counts between frames instead of holding a keystroke that long."""
+        keeps = [(tab, self.predicate(tab, Filter(), now)) for tab in self.tabs]
+        out = dict.fromkeys(self.tabs, 0)
         rows = list(self.rows.values())
-        out = {}
-        for tab in self.tabs:
-            keep = self.predicate(tab, Filter(), now)
-            out[tab] = sum(1 for r in rows if keep(r))
-        return out
+        for at in range(0, len(rows), chunk):
+            for row in rows[at:at + chunk]:
+                for tab, keep in keeps:
+                    if keep(row):
+                        out[tab] += 1
+            yield None
+        yield out
 
     def _column_key(self, column: str, now: datetime) -> Any:
         def customer(r: QueueRow) -> str:
