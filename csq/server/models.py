@@ -59,20 +59,17 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value
 
 
-_LAST: tuple[object, dict[str, Any]] = (None, {})
-
-
 def _row_facts(context: DefaultExecutionContext) -> dict[str, Any]:
-    """The report columns of the item row being written, from its `doc`;
-    computed once per row for all of them (the defaults below ask in turn)."""
-    global _LAST
+    """The report columns of the item row being written, from its `doc`: computed
+    once per row for all of them (the defaults below ask in turn), remembered
+    only for the statement being executed."""
     doc = context.get_current_parameters()["doc"]  # items are always written whole
-    last_doc, columns = _LAST
-    if last_doc is not doc:
-        columns = of_record(doc).columns() | {
+    cache: dict[int, dict[str, Any]] = context.__dict__.setdefault("_csq_item_facts", {})
+    columns = cache.get(id(doc))  # the row's doc is alive until the statement ends
+    if columns is None:
+        columns = cache[id(doc)] = of_record(doc).columns() | {
             "department": doc.get("department"), "category": doc["category"],
             "about_agent": doc.get("about_agent")}
-        _LAST = (doc, columns)  # one assignment: safe with a writer on another thread
     return columns
 
 
