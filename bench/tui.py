@@ -72,8 +72,8 @@ TARGET_START_S = 1.0
 TARGET_KEY_MS = 16.0
 TARGET_IDLE_BPS = 1024.0
 TARGET_LIVE_MS = 250.0
-# A queue row as the screen shows it: mark (2 cells), id, kind.
-QUEUE_ROW = re.compile(r"^..\s*(\d+) (TKT|CMP|CB)\s")
+# A queue row as the screen shows it: SLA clock (7 cells), mark (2), id, kind.
+QUEUE_ROW = re.compile(r"^.{7} .{2}\s+(\d+) (TKT|CMP|CB)\s")
 
 
 # -- a process in a pty -----------------------------------------------------------------

@@ -66,7 +66,9 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
 
 def test_demo_in_a_real_terminal_shows_the_queue_and_a_claim_reaches_the_server(
         tmux: Tmux) -> None:
-    screen = tmux.wait_for(lambda s: "live" in s and re.search(r"^\s+\d{4} ", s, re.M))
+    # A queue row: SLA clock (7 cells), mark (2), id, kind.
+    screen = tmux.wait_for(lambda s: "live" in s and re.search(
+        r"^.{7} .{2}\s+\d{4} (TKT|CMP|CB) ", s, re.M))
     lines = screen.splitlines()
     assert len(lines) <= 24 and all(len(line) <= 80 for line in lines)
     assert "All" in lines[0] and "Unassigned" in lines[0]
