@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 
 from csq.domain.roles import is_read_only
-from csq.server.auth import principal_for
+from csq.server.auth import lookup_principal
 from csq.server.hub import Hub
 from csq.server.problems import MEDIA_TYPE, ApiProblem
 from csq.server.transactions import Database
@@ -52,10 +51,8 @@ class Gate:
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiProblem(401, "unauthenticated", "send Authorization: Bearer <token>",
                              headers={"WWW-Authenticate": "Bearer"})
-        # Looked up on every request, not cached: a token revoked by `csq admin`
-        # (another process) must stop working at once. On SQLite this is one
-        # indexed read on the loop's own thread (~0.1 ms), cheaper than any hop.
-        who = await self.db.read_small(partial(principal_for, token=token.strip()))
+        # Looked up on every request, not cached: see lookup_principal.
+        who = await lookup_principal(self.db, token.strip())
         if who is None:
             raise ApiProblem(401, "bad-token", "this token is unknown or revoked; log in again",
                              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

@@ -46,6 +46,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
 from csq.server.db import JSON_CODEC, sqlite_path, sqlite_pragmas
 
@@ -163,6 +164,7 @@ class SqliteOnLoop:
         self._first_uncheckpointed = 0.0
         self._checkpointing: asyncio.Task[None] | None = None
         self.checkpoints = 0  # done so far, for tests and instrumentation
+        self._raw: sqlite3.Connection | None = None  # for read_row, made on first use
 
     @property
     def engines(self) -> tuple[Engine, ...]:
@@ -179,6 +181,23 @@ class SqliteOnLoop:
             if not _busy(exc):
                 raise
         return await self.threads.read(work)
+
+    async def read_row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """One row of plain SQL (qmark style), straight on sqlite3, in autocommit: for
+        the lookup every request makes (the Gate's token), where a Session and a
+        pooled connection cost twenty times the query itself (~0.08 ms against 4 µs)."""
+        if self._raw is None:
+            self._raw = sqlite3.connect(self.path, isolation_level=None,
+                                        check_same_thread=False)
+            self._raw.execute("PRAGMA busy_timeout=0")
+        try:
+            row: tuple[Any, ...] | None = self._raw.execute(sql, params).fetchone()
+            return row
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+        return await self.threads.read(
+            lambda session: _row(session.connection().exec_driver_sql(sql, params).first()))
 
     async def write(self, work: Work[T]) -> T:
         if not self._on_threads:  # else queue behind them: writes keep their order
@@ -222,6 +241,9 @@ class SqliteOnLoop:
         if self._checkpointing is not None:
             await self._checkpointing
         await self.threads.close()
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
         self._writer_engine.dispose()
         self._reader_engine.dispose()
 
@@ -239,6 +261,10 @@ def _busy(exc: Exception) -> bool:
     return "locked" in str(orig) or "busy" in str(orig)
 
 
+def _row(row: Any) -> tuple[Any, ...] | None:
+    return None if row is None else tuple(row)
+
+
 def _checkpoint(path: str) -> None:
     con = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
@@ -248,7 +274,13 @@ def _checkpoint(path: str) -> None:
 
 
 def _sqlite_engine(path: str, *, begin: str, pool_size: int, wait: bool = True) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", pool_size=pool_size, max_overflow=0,
+    pool: dict[str, Any] = {"pool_size": pool_size, "max_overflow": 0}
+    if not wait:
+        # The loop's own connection: one thread, one connection, kept. Every unit of
+        # work ends its transaction itself (commit, or the Session's rollback), so the
+        # pool's extra rollback on every check-in would only cost time.
+        pool = {"poolclass": StaticPool, "pool_reset_on_return": None}
+    engine = create_engine(f"sqlite:///{path}", **pool,
                            connect_args={"check_same_thread": False, "timeout": 30},
                            **JSON_CODEC)
 

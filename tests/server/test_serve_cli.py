@@ -237,3 +237,29 @@ def test_revoked_token_gets_401_from_the_running_server(served: Served) -> None:
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["type"].endswith("bad-token")
     assert get(second).status_code == 200  # only that token
+
+
+def test_a_token_revoked_by_another_process_cannot_write_the_next_moment(
+        served: Served) -> None:
+    """The Gate reads tokens on the loop's own sqlite3 connection (no cache): a token
+    revoked by `csq admin` is refused on the very next request, a write included,
+    and that write changes nothing."""
+    token = csq("admin", "token", "alice", "--db", served.db).stdout.strip()
+    client = httpx.Client(base_url=served.server.url,
+                          headers={"Authorization": f"Bearer {token}"})
+
+    def create(n: int) -> httpx.Response:
+        return client.post("/v1/customers", json={"name": f"客户 {n}", "phone": "13812345678"},
+                           headers={"Idempotency-Key": f"revoke-{n}"})
+
+    with client:
+        warm = [create(n) for n in range(20)]  # a busy token, then revoked mid-stream
+        assert {r.status_code for r in warm} == {201}
+        assert csq("admin", "revoke-token", token, "--db", served.db).returncode == 0
+        refused = create(20)
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["type"].endswith("bad-token")
+        assert client.get("/v1/me").status_code == 401
+    other = httpx.get(f"{served.server.url}/v1/customers/{warm[-1].json()['id'] + 1}",
+                      headers={"Authorization": f"Bearer {served.tokens['second']}"})
+    assert other.status_code == 404  # the refused write left nothing behind
