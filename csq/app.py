@@ -96,6 +96,7 @@ class CsqApp(App[int]):
         self._fresh: set[int] = set()
         self._last_counts = 0.0
         self._recount_scheduled = False
+        self._verbs: tuple[Item | None, frozenset[str]] = (None, frozenset())
         self._probe = KeyProbe.from_env()  # bench/tui.py's key-to-frame timings
         if ui.keys:
             self.set_keymap(ui.keys)
@@ -332,8 +333,16 @@ class CsqApp(App[int]):
             return item is not None and (item.owner == self.actor.username
                                          or is_lead(self.actor.role))
         if item is not None and verb in ACTION_NAMES:
-            return verb in allowed_verbs(item, self.actor)
+            return verb in self._verbs_on(item)
         return True
+
+    def _verbs_on(self, item: Item) -> frozenset[str]:
+        """allowed_verbs, once per item seen: the key bar asks about every binding
+        on every repaint, and items are immutable, so the last answer holds while
+        the same item object is asked about."""
+        if self._verbs[0] is not item:
+            self._verbs = (item, allowed_verbs(item, self.actor))
+        return self._verbs[1]
 
     def explain(self, item_id: int | None, payload: dict[str, Any]) -> str | None:
         try:

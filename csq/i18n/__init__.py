@@ -55,7 +55,7 @@ def relabel(node: object) -> None:
 
     Binding descriptions are written when a class is defined, in whatever
     language was current then; call this from `__init__` (after Textual's) so
-    the Footer, the help screen and the palette speak the app's language.
+    the key bar, the help screen and the palette speak the app's language.
     """
     from dataclasses import replace
 

@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 
 from csq.api import LiveMetrics
 from csq.api.schemas import AgentLoad
@@ -33,6 +33,7 @@ from csq.screens.gate import GatedScreen
 from csq.state.filter import Filter
 from csq.state.queue import QueueState
 from csq.widgets.cells import fit
+from csq.widgets.key_bar import KeyBar
 from csq.widgets.pick_list import PickList
 from csq.widgets.status_bar import StatusBar, who_label
 
@@ -150,7 +151,7 @@ class AllocationScreen(GatedScreen):
             yield PickList(id="unassigned")
         yield StatusBar(who_label(self.backend.actor.name, self.backend.actor.role),
                         self.backend.server, self.backend.read_only, self.backend.now)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#agents", Static).border_title = t("alloc.agents")

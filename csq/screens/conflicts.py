@@ -9,13 +9,14 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from csq.domain.lifecycle import STATUS_ZH
 from csq.domain.text import neutralise
 from csq.i18n import lang, t
 from csq.screens.gate import GatedScreen
+from csq.widgets.key_bar import KeyBar
 
 
 def _value(key: str, value: Any, zone: Any) -> str:
@@ -57,7 +58,7 @@ class ConflictsScreen(GatedScreen):
                 yield Static("", id="yours", markup=False)
             with VerticalScroll(classes="side"):
                 yield Static("", id="theirs", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.reload()

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from csq.domain.engine import offered_transitions
 from csq.domain.kinds import CATEGORY_ZH
@@ -27,6 +27,7 @@ from csq.i18n import lang, t
 from csq.screens.forms import ActionForm, FormField
 from csq.screens.gate import GatedScreen
 from csq.widgets.cells import fit
+from csq.widgets.key_bar import KeyBar
 from csq.widgets.status_bar import StatusBar, who_label
 
 SATISFACTION = (("5 非常满意", "5"), ("4 满意", "4"), ("3 一般", "3"), ("2 不满意", "2"),
@@ -104,7 +105,7 @@ class DetailScreen(GatedScreen):
         yield StatusBar(who_label(self.backend.actor.name, self.backend.actor.role),
                         self.backend.server, self.backend.read_only,
                         self.backend.now)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.refresh_item()
@@ -184,9 +185,7 @@ class DetailScreen(GatedScreen):
                  f"{neutralise(phone or '-')} · {neutralise(email or '-')}"]
         if customer.special_care:
             lines.append(t("detail.special_care"))
-        others = [r for r in self.backend.queue.rows.values()
-                  if r.customer_id == customer.id and r.id != item.id
-                  and r.status not in ("closed", "completed", "waived")]
+        others = [r for r in self.backend.queue.open_items_of(customer.id) if r.id != item.id]
         if others:
             lines.append(t("detail.other_items") + ": " + ", ".join(
                 f"#{r.id} {t(f'kind.{r.kind}')} {fit(r.subject, 24).rstrip()}"

@@ -1,6 +1,6 @@
 """The one read-only gate: every screen asks the app, the app asks the
 domain's permission table. A supervisor's mutating bindings all vanish
-together, from the Footer, the help screen and the command palette."""
+together, from the key bar, the help screen and the command palette."""
 
 from __future__ import annotations
 

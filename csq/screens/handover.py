@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 
 from csq.api import LiveMetrics
 from csq.domain.errors import DomainError
@@ -27,6 +27,7 @@ from csq.i18n import t
 from csq.screens.backend import ReadFailed
 from csq.screens.forms import ActionForm, FormField
 from csq.screens.gate import GatedScreen
+from csq.widgets.key_bar import KeyBar
 from csq.widgets.pick_list import PickList
 from csq.widgets.status_bar import StatusBar, who_label
 
@@ -65,7 +66,7 @@ class HandoverScreen(GatedScreen):
                 yield Static("", id="preview-text", markup=False)
         yield StatusBar(who_label(self.backend.actor.name, self.backend.actor.role),
                         self.backend.server, self.backend.read_only, self.backend.now)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(PickList).focus()

@@ -14,7 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.widgets import Footer, Sparkline, Static
+from textual.widgets import Sparkline, Static
 
 from csq.api import LiveMetrics
 from csq.domain.sla import format_left, seconds_left
@@ -24,6 +24,7 @@ from csq.screens.gate import GatedScreen
 from csq.state.filter import DONE_PAIRS as _DONE
 from csq.state.filter import parse_filter
 from csq.state.rows import QueueRow
+from csq.widgets.key_bar import KeyBar
 from csq.widgets.queue_table import KIND_SHORT
 from csq.widgets.status_bar import StatusBar
 from csq.widgets.tiles import Tile
@@ -71,7 +72,7 @@ class WallScreen(GatedScreen):
             yield Static("", classes="list", id="agent-list", markup=False)
         yield StatusBar(f"{self.backend.actor.name} ({self.backend.actor.role})",
                         self.backend.server, self.backend.read_only, self.backend.now)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#waiting", Tile).focus()

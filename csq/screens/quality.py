@@ -17,7 +17,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 
 from csq.domain.engine import offered_transitions
 from csq.domain.kinds import Kind
@@ -29,6 +29,7 @@ from csq.domain.text import neutralise
 from csq.i18n import lang, t
 from csq.screens.forms import ActionForm, FormField
 from csq.screens.gate import GatedScreen
+from csq.widgets.key_bar import KeyBar
 from csq.widgets.pick_list import PickList
 from csq.widgets.status_bar import StatusBar, who_label
 
@@ -57,7 +58,7 @@ class QualityScreen(GatedScreen):
             yield Static("", id="q-preview-text", markup=False)
         yield StatusBar(who_label(self.backend.actor.name, self.backend.actor.role),
                         self.backend.server, self.backend.read_only, self.backend.now)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(PickList).focus()

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Input, Static, Tab, Tabs
+from textual.widgets import Input, Static, Tab, Tabs
 
 from csq.i18n import relabel, t
 from csq.screens.forms import ActionForm, FormField
@@ -19,10 +19,12 @@ from csq.screens.gate import GatedScreen
 from csq.state.filter import Filter, FilterError, parse_filter
 from csq.state.queue import COLUMN_KEYS
 from csq.state.rows import QueueRow
+from csq.widgets.key_bar import KeyBar
 from csq.widgets.queue_table import QueueTable, header_text
 from csq.widgets.status_bar import StatusBar, who_label
 
 FRAME_BUDGET = 0.008  # seconds of scanning per frame, so a keystroke repaints at once
+FIRST_ROWS_BUDGET = 0.001  # a screenful found this fast: show it, scan the rest later
 TAB_KEYS = {"all": "tab.all", "mine": "tab.mine", "unassigned": "tab.unassigned",
             "complaints": "tab.complaints", "callbacks": "tab.callbacks",
             "breaching": "tab.breaching"}
@@ -30,7 +32,7 @@ TAB_KEYS = {"all": "tab.all", "mine": "tab.mine", "unassigned": "tab.unassigned"
 
 class FilterBox(Input):
     """The `/` box. An Input swallows printable keys, so while it has the focus
-    the screen's keys (and `?`, `q`) leave the Footer: these take their place."""
+    the screen's keys (and `?`, `q`) leave the key bar: these take their place."""
 
     BINDINGS: ClassVar[list[Any]] = [
         Binding("enter", "submit", t("key.apply"), id="filter_apply"),
@@ -82,6 +84,7 @@ class QueueScreen(GatedScreen):
         self._sort_index = -1
         self._scan = 0
         self._counting: Iterator[dict[str, int] | None] | None = None
+        self._header = ""
 
     def compose(self) -> ComposeResult:
         backend = self.backend
@@ -95,7 +98,7 @@ class QueueScreen(GatedScreen):
                          id="table")
         yield StatusBar(who_label(backend.actor.name, backend.actor.role), backend.server,
                         backend.read_only, backend.now)
-        yield Footer()
+        yield KeyBar()
 
     def _tab_label(self, tab_id: str, count: int | None = None) -> str:
         tab = self.backend.queue.tabs[tab_id]
@@ -121,8 +124,10 @@ class QueueScreen(GatedScreen):
 
     def _draw_header(self) -> None:
         q = self.backend.queue
-        self.query_one("#header", Static).update(
-            header_text(self.table.content_width, q.sort_column, q.sort_reverse))
+        text = header_text(self.table.content_width, q.sort_column, q.sort_reverse)
+        if text != self._header:  # an update re-lays the screen out: only on change
+            self._header = text
+            self.query_one("#header", Static).update(text)
 
     # -- data ------------------------------------------------------------------------
 
@@ -149,25 +154,30 @@ class QueueScreen(GatedScreen):
         need = max(self.size.height, 24) + table.cursor
         started = time.perf_counter()
         for row in found:
-            rows.append(row)
-            if len(rows) >= need and time.perf_counter() - started > FRAME_BUDGET:
+            if row is not None:
+                rows.append(row)
+            spent = time.perf_counter() - started
+            if spent > FRAME_BUDGET or (len(rows) >= need and spent > FIRST_ROWS_BUDGET):
                 break
         else:
             table.set_rows(queue.finish_view(self.tab, self.filter, now, rows))
             self._draw_header()
             return
-        if queue.sort_column is None:
+        # A screenful, or what one frame's budget found: shown now, the rest follows.
+        # Nothing found yet: the old rows stay a frame or two rather than "no items".
+        if queue.sort_column is None and rows:
             table.set_rows(list(rows))
         self._draw_header()
         self.set_timer(0.001, lambda: self._scan_more(scan, found, rows, now))
 
-    def _scan_more(self, scan: int, found: Iterator[QueueRow], rows: list[QueueRow],
+    def _scan_more(self, scan: int, found: Iterator[QueueRow | None], rows: list[QueueRow],
                    now: datetime) -> None:
         if scan != self._scan:
             return  # the filter changed again; this scan is stale
         started = time.perf_counter()
         for row in found:
-            rows.append(row)
+            if row is not None:
+                rows.append(row)
             if time.perf_counter() - started > FRAME_BUDGET:
                 self.set_timer(0.001, lambda: self._scan_more(scan, found, rows, now))
                 return

@@ -1,0 +1,74 @@
+"""The in-memory queue: what the screens read must stay true as rows change.
+Indexes kept for speed (a customer's items) must agree with a plain walk of
+every row, and counting in slices must give what one full count gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from csq.domain.sla import DEFAULT_POLICY
+from csq.state.filter import Filter, parse_filter
+from csq.state.queue import SCAN_STEP, QueueState
+
+NOW = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+
+
+def doc(item_id: int, customer_id: int, status: str = "open", kind: str = "ticket",
+        **extra: Any) -> dict[str, Any]:
+    at = (NOW - timedelta(hours=item_id % 50)).isoformat()
+    return {"id": item_id, "kind": kind, "status": status, "customer_id": customer_id,
+            "subject": f"停电 {item_id}", "priority": "P3", "created_at": at,
+            "sla_start": at, "due_at": (NOW + timedelta(hours=item_id % 7 - 3)).isoformat(),
+            **extra}
+
+
+def queue(*docs: dict[str, Any]) -> QueueState:
+    q = QueueState("alice", DEFAULT_POLICY)
+    q.load(docs, [{"id": c, "name": f"客户{c}", "tier": "B"} for c in range(1, 6)], NOW)
+    return q
+
+
+def walked(q: QueueState, customer_id: int) -> list[int]:
+    """The same question answered by walking every row in queue order."""
+    done = {("ticket", "closed"), ("ticket", "resolved"), ("callback", "completed"),
+            ("callback", "waived"), ("complaint", "closed")}
+    return [r.id for r in q.ordered()
+            if r.customer_id == customer_id and (r.kind, r.status) not in done]
+
+
+def test_a_customers_open_items_follow_every_change_of_the_queue() -> None:
+    q = queue(doc(1, 1), doc(2, 1, status="closed"), doc(3, 2), doc(4, 1, kind="callback",
+              status="scheduled"), doc(5, 1, kind="callback", status="completed"))
+    assert [r.id for r in q.open_items_of(1)] == walked(q, 1)
+    assert sorted(r.id for r in q.open_items_of(1)) == [1, 4]
+    q.upsert([doc(3, 1)])  # the item moves to another customer
+    q.upsert([doc(1, 1, status="closed")])  # and one is finished
+    q.remove([4])
+    for customer in (1, 2):
+        assert [r.id for r in q.open_items_of(customer)] == walked(q, customer)
+    assert [r.id for r in q.open_items_of(1)] == [3]
+    assert q.open_items_of(2) == [] and q.open_items_of(99) == []
+
+
+def test_counting_in_slices_gives_what_one_count_gives() -> None:
+    q = queue(*(doc(i, i % 5 + 1, owner="alice" if i % 3 else None,
+                    kind=("ticket", "complaint", "callback")[i % 3],
+                    status=("open", "in_progress", "scheduled")[i % 3])
+                for i in range(1, 5001)))
+    steps = list(q.counting(NOW, chunk=700))
+    assert steps[:-1] == [None] * 8  # a pause after every 700 rows: 5,000 rows, 8 pauses
+    total = steps[-1]
+    assert total is not None
+    for tab in q.tabs:
+        keep = q.predicate(tab, Filter(), NOW)
+        assert total[tab] == sum(1 for r in q.rows.values() if keep(r)), tab
+
+
+def test_a_narrow_filter_lets_the_screen_pause_however_few_rows_match() -> None:
+    q = queue(*(doc(i, 1) for i in range(1, 3001)), doc(3001, 2, subject="唯一的停水投诉"))
+    steps = list(q.iter_view("all", parse_filter("停水"), NOW))
+    matches = [s for s in steps if s is not None]
+    assert [r.id for r in matches] == [3001]
+    assert steps.count(None) == 3001 // SCAN_STEP  # a chance to pause every SCAN_STEP rows
+    assert [r.id for r in q.view("all", parse_filter("停水"), NOW)] == [3001]
