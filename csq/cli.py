@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in (account, queue, act, state, tui, report):
         module.register(sub)
+    # `csq demo --lang zh` as well as `csq --lang zh demo`: people put options last.
+    for command in sub.choices.values():
+        command.add_argument("--lang", choices=["en", "zh"], default=argparse.SUPPRESS,
+                             help="interface language (default: config file, then LANG)")
     return parser
 
 

@@ -32,6 +32,7 @@ USAGE = {  # arguments -> what the message must say
     ("login", "--server", "ftp://example.com", "--token", "t"): "must start with http://",
     ("login", "--server", DEAD): "no token: pass --token, set CSQ_TOKEN",
     ("frobnicate",): "invalid choice: 'frobnicate'",
+    ("demo", "--lang", "fr"): "invalid choice: 'fr'",
 }
 
 
@@ -65,3 +66,13 @@ def test_not_logged_in_or_a_broken_login_file_is_exit_2_naming_the_file(
         for run in broken.run_many(["ls"], ["do", "1", "claim"], ["logout"]):
             clean(run, rc=2)
             assert str(broken.login_path) in run.err and expected in run.err, str(run)
+
+
+def test_the_language_option_goes_before_or_after_the_command() -> None:
+    from csq.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["demo", "--lang", "zh"]).lang == "zh"
+    assert parser.parse_args(["--lang", "zh", "demo"]).lang == "zh"
+    assert parser.parse_args(["--lang", "zh", "ls", "--lang", "en"]).lang == "en"
+    assert parser.parse_args(["wall"]).lang is None  # config file, then LANG, decide
