@@ -185,27 +185,32 @@ class QueueState:
         return sorted((r for r in rows if (r.kind, r.status) not in DONE_PAIRS),
                       key=lambda r: self._key_of[r.id])
 
-    def predicate(self, tab: str, flt: Filter, now: datetime) -> Predicate:
+    def predicate(self, tab: str, flt: Filter, now: datetime, *,
+                  with_done: bool = False) -> Predicate:
+        """Finished items are left out unless the filter speaks of status (or
+        `with_done`: `csq ls --all`)."""
         combined = Filter(self._tab_filters[tab].text + flt.text,
                           self._tab_filters[tab].terms + flt.terms, flt.source)
         base = compile_filter(combined, me=self.me, customers=self.customers, now=now,
                               policy=self.policy)
         keys = {k for k, _ in combined.terms}
-        if keys & {"status", "open"}:
+        if with_done or keys & {"status", "open"}:
             return base
         return lambda r: (r.kind, r.status) not in DONE_PAIRS and base(r)
 
-    def iter_view(self, tab: str, flt: Filter, now: datetime) -> Iterator[QueueRow | None]:
+    def iter_view(self, tab: str, flt: Filter, now: datetime, *,
+                  with_done: bool = False) -> Iterator[QueueRow | None]:
         """The tab's rows matching `flt`, in order, lazily: a screen can show the
         first page before the whole queue has been walked. A None after every
         SCAN_STEP rows walked lets the screen stop at its frame budget however few
         rows match (a narrow filter over 50,000 rows walks them all for one match)."""
         last = self._last
-        if last and last[0] == tab and last[2] == self.version and flt.narrows(last[1]):
+        if last and last[0] == tab and last[2] == self.version and flt.narrows(last[1]) \
+                and not with_done:
             source: Iterable[QueueRow] = last[3]
         else:
             source = (self.rows[k[-1]] for k in self._keys)
-        keep = self.predicate(tab, flt, now)
+        keep = self.predicate(tab, flt, now, with_done=with_done)
 
         def walk() -> Iterator[QueueRow | None]:
             for n, row in enumerate(source, 1):
@@ -225,8 +230,11 @@ class QueueState:
                           reverse=self.sort_reverse)
         return rows
 
-    def view(self, tab: str, flt: Filter, now: datetime) -> list[QueueRow]:
-        rows = [r for r in self.iter_view(tab, flt, now) if r is not None]
+    def view(self, tab: str, flt: Filter, now: datetime, *,
+             with_done: bool = False) -> list[QueueRow]:
+        rows = [r for r in self.iter_view(tab, flt, now, with_done=with_done) if r is not None]
+        if with_done:  # not a result the screens may narrow from
+            return rows
         return self.finish_view(tab, flt, now, rows)
 
     def counts(self, now: datetime) -> dict[str, int]:
