@@ -109,3 +109,32 @@ async def test_checkpoints_run_off_the_loop_after_enough_commits(
         assert not wal.exists() or wal.stat().st_size < 1 << 20
     finally:
         await db.close()
+
+
+
+class _Locked:
+    """A sqlite3 connection that meets SQLITE_BUSY: in WAL mode a reader meets it only
+    in rare moments (recovery), which a test cannot bring about on demand."""
+
+    def execute(self, *_: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    def close(self) -> None:
+        pass
+
+
+async def test_read_row_reads_on_the_loop_and_goes_to_a_thread_when_busy(path: str) -> None:
+    """The Gate's token read: a row or None, on the loop; SQLITE_BUSY there sends it to
+    a thread, which waits for the lock instead of failing the request."""
+    db = SqliteOnLoop(path)
+    try:
+        await db.write(_insert("a"))
+        assert await db.read_row("SELECT v FROM t WHERE id = ?", (1,)) == ("a",)
+        assert await db.read_row("SELECT v FROM t WHERE id = ?", (99,)) is None
+        raw, db._raw = db._raw, _Locked()  # type: ignore[assignment]
+        assert await db.read_row("SELECT v FROM t WHERE id = ?", (1,)) == ("a",)
+        assert await db.read_row("SELECT v FROM t WHERE id = ?", (99,)) is None
+        assert db.threads._readers is not None  # it did go to a thread
+        db._raw = raw
+    finally:
+        await db.close()
