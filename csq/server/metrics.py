@@ -185,16 +185,20 @@ class LiveMetricsCache:
                 self._sampled_at = self._at
             return self._value
 
-    async def backfill(self) -> None:
-        """Draw the depth chart's past from the events, before the samples taken live."""
+    async def backfill(self, *, replace: bool = False, now: datetime | None = None) -> None:
+        """Draw the depth chart's past from the events, before the samples taken live.
+        With `replace`, the events are the whole truth: after a bulk load with past
+        times (the demo's seed, as of its `now`), which the samples taken meanwhile
+        know nothing of."""
         try:
             async with self.sessions() as session:
-                past = await depth_backfill(session, datetime.now(UTC))
+                past = await depth_backfill(session, now or datetime.now(UTC))
         except Exception:  # a chart without its past is no reason to stop
             log.warning("could not back-fill the queue depth", exc_info=True)
             return
         async with self._lock:
-            self.depth = deque([*past, *self.depth][-DEPTH_POINTS:], maxlen=DEPTH_POINTS)
+            kept = [] if replace else list(self.depth)
+            self.depth = deque([*past, *kept][-DEPTH_POINTS:], maxlen=DEPTH_POINTS)
 
     async def publish(self) -> None:
         """Push the figures on every stream when they change: computed once for

@@ -87,6 +87,17 @@ async def test_seed_returns_a_token_for_every_demo_user(seeded: Seeded) -> None:
 
 
 @in_module_loop
+async def test_the_walls_depth_chart_shows_the_seeded_hours_not_an_empty_past(
+        seeded: Seeded) -> None:
+    # The server drew the chart's past at start, from an empty database; the seed
+    # wrote ten days with past times: the last six hours must show them.
+    depth = list(seeded.api.app.state.metrics.depth)
+    assert len(depth) >= 72 - 1  # six hours of five-minute points
+    assert min(depth[:12]) > 0  # the oldest hour already had items waiting
+    assert len(set(depth)) > 3  # and the queue moved through those hours
+
+
+@in_module_loop
 async def test_seed_reaches_every_status_of_every_kind_through_real_actions(
         seeded: Seeded) -> None:
     items = await seeded.items()

@@ -67,6 +67,9 @@ async def seed(app: FastAPI, seed: int, *, say: Callable[[str], None] = print) -
                     now=now, key=f"demo-seed-{seed}-{start // BATCH}")
     await _lead_work(service, driver, staff, customer_ids, now=now,
                      key=f"demo-seed-{seed}-lead")
+    # The wall drew its depth chart's past when the server started, from an empty
+    # database: draw it again from the ten days just written.
+    await app.state.metrics.backfill(replace=True, now=now)
     total = await live.db.read(repo.count_items)
     say(f"csq demo: seeded {total} items for {len(crowd)} customers over the last 10 days "
         f"in {time.perf_counter() - started:.1f} s")
