@@ -194,7 +194,7 @@ class AllocationScreen(GatedScreen):
         now = backend.now()
         rows = backend.queue.view("unassigned", Filter(), now)
         self.query_one(PickList).show_rows(
-            (str(r.id), Text(f"#{r.id:<5} {r.priority} {format_left(seconds_left(r, now)):>6} "
+            (str(r.id), Text(f"#{r.id:<5} {r.priority} {format_left(seconds_left(r, now)):>7} "
                              f"{r.subject}", no_wrap=True, overflow="ellipsis"))
             for r in rows[:500])
         self.query_one(PickList).border_title = t("alloc.unassigned", n=len(rows))

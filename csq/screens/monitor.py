@@ -145,7 +145,7 @@ class WallScreen(GatedScreen):
     def _list(self, title: str, rows: list[QueueRow], now: datetime) -> Text:
         out = [Text(title, style="bold")]
         for r in rows:
-            out.append(Text(f"#{r.id} {format_left(seconds_left(r, now)):>6} {r.owner or '-':<8} "
+            out.append(Text(f"#{r.id} {format_left(seconds_left(r, now)):>7} {r.owner or '-':<8} "
                             f"{r.subject[:40]}"))
         return Text("\n").join(out)
 
