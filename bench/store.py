@@ -336,7 +336,7 @@ def report(res: StoreResult) -> str:
             f"{full.get('open_s', 0):.2f} s", f"{base.get('open_s', 0):.2f} s",
             x(base.get("open_s", 0), full.get("open_s", 1)), f"≤ {TARGET_OPEN_S:.0f} s",
             verdict(full.get("open_s", 0), TARGET_OPEN_S)),
-        Row("(c') cold open + parse every item (what `csq ls` does first; best of 3)",
+        Row("(c') cold open + parse every full item (best of 3; lists parse projections)",
             f"{read_all.get('open_s', 0):.2f} s", f"{base.get('open_s', 0):.2f} s",
             x(base.get("open_s", 0), read_all.get("open_s", 1)), "", ""),
         Row("(c) peak RSS of the opening process, snapshot only",
