@@ -237,6 +237,26 @@ class QueueState:
             return rows
         return self.finish_view(tab, flt, now, rows)
 
+    def time_dependent(self, tab: str, flt: Filter) -> bool:
+        """Whether rows enter or leave this view as time passes (sla:, due:)."""
+        terms = self._tab_filters[tab].terms + flt.terms
+        return any(key in ("sla", "due") for key, _ in terms)
+
+    def reposition(self, view: list[QueueRow], moved: set[int], tab: str, flt: Filter,
+                   now: datetime) -> list[QueueRow]:
+        """A complete view in queue order, with the `moved` rows (a deadline passed:
+        QueueState.tick) put where they now belong, or left out if the filter no longer
+        keeps them. What a fresh view would hold when nothing else changed and the view
+        does not depend on time, without walking 50,000 rows once a second."""
+        keep = self.predicate(tab, flt, now)
+        rows = [r for r in view if r.id not in moved]
+        for item_id in moved:
+            row = self.rows.get(item_id)
+            if row is not None and keep(row):
+                insort(rows, row, key=lambda r: self._key_of[r.id])
+        self._last = (tab, flt, self.version, rows)
+        return rows
+
     def counts(self, now: datetime) -> dict[str, int]:
         *_, done = self.counting(now)
         assert done is not None

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from csq.domain.sla import DEFAULT_POLICY
 from csq.state.filter import Filter, parse_filter
 from csq.state.queue import SCAN_STEP, QueueState
@@ -72,3 +74,32 @@ def test_a_narrow_filter_lets_the_screen_pause_however_few_rows_match() -> None:
     assert [r.id for r in matches] == [3001]
     assert steps.count(None) == 3001 // SCAN_STEP  # a chance to pause every SCAN_STEP rows
     assert [r.id for r in q.view("all", parse_filter("停水"), NOW)] == [3001]
+
+
+def crossing_queue() -> QueueState:
+    """2,000 open items whose deadlines fall from 20 minutes ago to 70 minutes ahead."""
+    return queue(*(doc(i, i % 5 + 1, priority=("P2", "P3")[i % 2],
+                       owner="alice" if i % 4 else None,
+                       subject=("停电 power cut", "快递延误")[i % 3 == 0],
+                       due_at=(NOW + timedelta(minutes=i % 90 - 20)).isoformat())
+                   for i in range(1, 2001)))
+
+
+@pytest.mark.parametrize(("tab", "text"), [("all", ""), ("mine", ""), ("all", "停电"),
+                                           ("unassigned", "停电")])
+def test_rows_whose_deadline_passed_move_as_a_fresh_view_would_place_them(
+        tab: str, text: str) -> None:
+    q, flt = crossing_queue(), parse_filter(text)
+    assert not q.time_dependent(tab, flt)
+    before = q.view(tab, flt, NOW)
+    later = NOW + timedelta(minutes=45)
+    moved = q.tick(later)
+    assert moved  # deadlines passed: those rows jump into the breached group
+    moved_view = q.reposition(before, moved, tab, flt, later)
+    assert [r.id for r in moved_view] == [r.id for r in q.view(tab, flt, later)]
+
+
+def test_views_that_time_changes_are_not_repositioned_but_walked_again() -> None:
+    q = crossing_queue()
+    assert q.time_dependent("breaching", Filter())
+    assert q.time_dependent("all", parse_filter("due:today"))
