@@ -174,7 +174,7 @@ class Item(Record):
 
 # What a list of items shows and searches (the queue, its tabs and filters): the
 # cache keeps this projection beside each full record, so drawing 50,000 rows
-# parses ~10 MB of JSON instead of every timeline (docs/benchmarks.md, "Terminal").
+# parses ~16 MB of JSON instead of 74 MB of full items (docs/benchmarks.md, "Terminal").
 LIST_FIELDS = ("id", "kind", "category", "subject", "status", "priority", "owner",
                "customer_id", "channel", "due_at", "sla_start", "promised_at", "created_at",
                "updated_at", "tags", "parent_id", "department")
