@@ -36,8 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def local_queue(session: Session, now: datetime) -> tuple[QueueState, dict[int, Item]]:
     """The queue as the app shows it: the cache's list projections (no timeline is
-    parsed, no item validated: `ls` of 50,000 items takes a second, not fifteen),
-    with the actions still in the outbox applied on top, in the domain's order."""
+    parsed, no item validated: at 50,000 items validating them all took 2.7 s, the
+    whole command now 1.1 s), with the actions still in the outbox applied on top,
+    in the domain's order."""
     snap = session.cache.snapshot()
     overrides = session.engine.view_overrides()
     docs = [overrides[i].model_dump(mode="json") if i in overrides else row
