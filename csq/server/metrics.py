@@ -13,12 +13,16 @@ import logging
 import time
 from collections import deque
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.expression import ColumnClause
 
 from csq.api import LiveMetrics
 from csq.api.schemas import AgentLoad
+from csq.domain.kinds import Kind
 from csq.domain.lifecycle import DONE_STATUSES, is_open
 from csq.domain.quality import follow_up, is_quality_complaint
 from csq.domain.records import Item
@@ -37,28 +41,76 @@ SAMPLE_EVERY = 300.0  # seconds between points of the depth chart
 # computation before every wall has it (issue 6: lag <= 1 s p99).
 PUSH_EVERY = 0.25
 DEPTH_POINTS = 72  # six hours of them
-# Items validated or scored between two yields to the event loop: with a few
-# thousand open items the figures take ~0.1 s of CPU, which in one piece would
-# hold every event stream of the server back that long, on every change.
-_CHUNK = 100
+# Items read or scored between two yields to the event loop. A yield is not free
+# on a busy server: it waits behind every request queued meanwhile, so a
+# computation that yielded every 100 items (when each item was validated whole,
+# ~0.1 s for a few thousand) took seconds at 300 actions/s and the walls lagged.
+# Light items (see OpenItems) cost ~5-10 us each: 2,000 of them stay under ~20 ms.
+_CHUNK = 2000
 BACKFILL_EVENTS = 200_000  # at most this many events replayed at start (a busy server:
                            # a shorter chart, not a slow start)
 
 
 
+class OpenItems:
+    """The open items, kept in memory and brought up to date by reading only the
+    items written since the last time (items.seq is indexed, and seq order is
+    commit order). Reading and validating every open item on each round cost
+    ~0.1 s of the event loop per round: at 300 actions/s the figures then lagged
+    seconds behind and held every request back (docs/benchmarks.md, issue 6).
+    Any replica reads what any replica wrote: it is the database, not a replica's
+    own writes, that brings it up to date."""
+
+    def __init__(self) -> None:
+        self.items: dict[int, Item] = {}
+        self.seq: int | None = None  # None: nothing read yet
+
+    async def refresh(self, session: AsyncSession, upto: int) -> list[Item]:
+        slim: ColumnClause[str] = literal_column(
+            models.ITEM_WITHOUT_TIMELINE[session.get_bind().dialect.name])
+        query = select(slim).select_from(models.Item)
+        if self.seq is None:  # the first read: every item not finished
+            query = query.where(models.Item.status.notin_(_DONE_ANYWHERE))
+        else:
+            query = query.where(models.Item.seq > self.seq, models.Item.seq <= upto)
+        docs = (await session.execute(query)).scalars().all()
+        whole: list[int] = []  # quality complaints: their follow-up reads the timeline
+        for start in range(0, len(docs), _CHUNK):
+            for doc in map(orjson.loads, docs[start:start + _CHUNK]):
+                if not is_open(doc["kind"], doc["status"]):
+                    self.items.pop(int(doc["id"]), None)
+                elif doc["kind"] == Kind.COMPLAINT and doc.get("about_agent"):
+                    whole.append(int(doc["id"]))
+                else:
+                    self.items[int(doc["id"])] = _light(doc)
+            await asyncio.sleep(0)  # see _CHUNK
+        if whole:
+            for doc in (await session.execute(select(models.Item.doc).where(
+                    models.Item.id.in_(whole)))).scalars():
+                self.items[int(doc["id"])] = Item.model_validate(doc)
+        self.seq = upto if self.seq is None else max(self.seq, upto)
+        return list(self.items.values())
+
+
+def _light(doc: dict[str, Any]) -> Item:
+    """The record as the service wrote and validated it, built without validating
+    it again (~10x cheaper) and without its timeline and body: the figures read
+    only the kind, status, owner and clocks."""
+    fields = dict(doc, kind=Kind(doc["kind"]))
+    for key in ("created_at", "updated_at", "due_at", "sla_start", "promised_at"):
+        if fields.get(key):
+            fields[key] = datetime.fromisoformat(fields[key])
+    return Item.model_construct(**fields)
+
+
 async def compute(session: AsyncSession, hub: Hub, policy: SlaPolicy,
-                  depth_history: list[float] | None = None) -> LiveMetrics:
+                  depth_history: list[float] | None = None,
+                  open_items: OpenItems | None = None) -> LiveMetrics:
     now = datetime.now(UTC)
     # The seq before the read: every write up to it is committed, so the figures
     # reflect at least that much (a later head could name writes not read here).
     seq = hub.head
-    docs = (await session.execute(select(models.Item.doc).where(
-        models.Item.status.notin_(_DONE_ANYWHERE)))).scalars().all()
-    items: list[Item] = []
-    for start in range(0, len(docs), _CHUNK):
-        items += [i for i in map(Item.model_validate, docs[start:start + _CHUNK])
-                  if is_open(i.kind, i.status)]
-        await asyncio.sleep(0)  # see _CHUNK
+    items = await (open_items or OpenItems()).refresh(session, seq)
     waiting: dict[str, int] = {"ticket": 0, "complaint": 0, "callback": 0}
     oldest: float | None = None
     breached = at_risk = escalations = 0
@@ -169,6 +221,7 @@ class LiveMetricsCache:
         self._lock = asyncio.Lock()
         self.computed = 0  # how many times the figures were really computed
         self.depth: deque[float] = deque(maxlen=DEPTH_POINTS)  # five-minute samples
+        self.open_items = OpenItems()
         self._sampled_at = 0.0
 
     async def get(self) -> LiveMetrics:
@@ -177,7 +230,8 @@ class LiveMetricsCache:
             if self._value is not None and self._value.seq == self.hub.head and fresh:
                 return self._value
             async with self.sessions() as session:
-                self._value = await compute(session, self.hub, self.policy, list(self.depth))
+                self._value = await compute(session, self.hub, self.policy, list(self.depth),
+                                            self.open_items)
             self._at = time.monotonic()
             self.computed += 1
             if self._at - self._sampled_at >= SAMPLE_EVERY or not self.depth:

@@ -112,6 +112,15 @@ class Customer(Base):
     doc: Mapped[dict[str, Any]]
 
 
+# An item's document without its timeline and body, as JSON text, per dialect:
+# what a reader that needs only the record's fields asks the database for, so
+# neither the database driver nor Python parses the whole history.
+ITEM_WITHOUT_TIMELINE = {
+    "sqlite": "json_remove(doc, '$.timeline', '$.body')",
+    "postgresql": "((doc::jsonb - 'timeline') - 'body')::text",
+}
+
+
 class Item(Base):
     __tablename__ = "items"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

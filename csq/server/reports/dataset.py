@@ -49,10 +49,6 @@ _CHUNK = 2000  # ids per IN (...) list
 # The timeline entries csq.domain.kpi, callback_summary and quality read.
 _ENTRIES = ("transition", "callback_waived", "assign", "note")
 
-_SLIM = {
-    "sqlite": "json_remove(doc, '$.timeline', '$.body')",
-    "postgresql": "((doc::jsonb - 'timeline') - 'body')::text",
-}
 _I = models.Item
 _SUBJECT = (_I.id, _I.kind, _I.status, _I.owner, _I.department, _I.category, _I.about_agent)
 
@@ -166,7 +162,8 @@ class _Reader:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.dialect = session.get_bind().dialect.name
-        self.slim: ColumnClause[str] = literal_column(_SLIM[self.dialect])
+        self.slim: ColumnClause[str] = literal_column(
+            models.ITEM_WITHOUT_TIMELINE[self.dialect])
         self.docs: dict[int, dict[str, Any]] = {}
         self.zones: dict[int, tzinfo | None] = {}
 
