@@ -382,6 +382,9 @@ class KeyRun:
     app_first_ms: list[float] = field(default_factory=list)  # key in app -> first frame
     app_last_ms: list[float] = field(default_factory=list)  # key in app -> last frame
     cpu_ms: list[float] = field(default_factory=list)  # CPU, key in app -> last frame
+    # CPU, key in app -> first frame: far below app_first_ms, the app was not running
+    # (another process had the core); close to it, the app itself was busy.
+    first_cpu_ms: list[float] = field(default_factory=list)
 
 
 # What each measured key does, and the key that undoes it (sent, not measured).
@@ -423,12 +426,20 @@ def key_phase(home: Home, workdir: Path, rounds: int) -> list[KeyRun]:
     for run in runs:
         print(f"  {run.name}: pty p50 {median(run.pty_ms):.1f} / p99 "
               f"{percentile(run.pty_ms, 99):.1f} ms; app first frame p99 "
-              f"{percentile(run.app_first_ms, 99):.1f} ms, last frame p99 "
+              f"{percentile(run.app_first_ms, 99):.1f} ms (its CPU p99 "
+              f"{percentile(run.first_cpu_ms, 99):.1f} ms), last frame p99 "
               f"{percentile(run.app_last_ms, 99):.1f} ms, CPU p99 "
               f"{percentile(run.cpu_ms, 99):.1f} ms; {median(run.bytes_):.0f} B "
               f"(n={len(run.pty_ms)})", flush=True)
     print(f"  app CPU for the whole key phase: {cpu:.1f} s", flush=True)
+    full = [ms for _, gen, ms in GC_PAUSES if gen == 2]
+    if full:  # the last is the app's exit, after it unfroze its cache
+        print(f"  full GC collections while the app ran: {len(full)}, "
+              f"ms each: {', '.join(f'{ms:.0f}' for ms in full)}", flush=True)
     return runs
+
+
+GC_PAUSES: list[tuple[float, int, float]] = []  # (monotonic end, generation, ms)
 
 
 def _app_times(probe: Path, sends: list[tuple[float, KeyRun | None, float]]) -> None:
@@ -438,7 +449,10 @@ def _app_times(probe: Path, sends: list[tuple[float, KeyRun | None, float]]) -> 
     keys: list[tuple[float, float]] = []
     paints: list[tuple[float, float]] = []
     for line in probe.read_text().splitlines():
-        kind, at, cpu, *_ = line.split()
+        kind, at, cpu, *rest = line.split()
+        if kind == "gc":  # `gc T CPU GEN MS`: kept aside, see gc_pauses
+            GC_PAUSES.append((float(at), int(rest[0]), float(rest[1])))
+            continue
         (keys if kind == "key" else paints).append((float(at), float(cpu)))
     keys = keys[:len(sends)]  # then comes stop()'s `q`
     if len(keys) != len(sends):
@@ -453,6 +467,7 @@ def _app_times(probe: Path, sends: list[tuple[float, KeyRun | None, float]]) -> 
         if not frames:
             continue
         run.app_first_ms.append((frames[0][0] - at) * 1000)
+        run.first_cpu_ms.append((frames[0][1] - cpu) * 1000)
         run.app_last_ms.append((frames[-1][0] - at) * 1000)
         run.cpu_ms.append((frames[-1][1] - cpu) * 1000)
 

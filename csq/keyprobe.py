@@ -7,9 +7,10 @@ changes what the app does.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class KeyProbe:
@@ -18,6 +19,18 @@ class KeyProbe:
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        self._gc_started = 0.0
+        gc.callbacks.append(self._gc)
+
+    def _gc(self, phase: str, info: dict[str, Any]) -> None:
+        """Lines `gc T CPU GEN MS` for collections of generation 1 or 2: a pause the
+        key-to-frame figures may contain."""
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        elif info.get("generation", 0) >= 1:
+            ms = (time.perf_counter() - self._gc_started) * 1000
+            self.out.write(f"gc {time.monotonic():.6f} {time.process_time():.6f} "
+                           f"{info['generation']} {ms:.1f}\n")
 
     @classmethod
     def from_env(cls) -> KeyProbe | None:
