@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,31 +41,22 @@ class CacheSnapshot:
     rows: Mapping[int, dict[str, Any]]  # each item's list projection, same ids as items
 
 
-class Rows(Mapping[int, dict[str, Any]]):
+class Rows(Records):
     """Each item's list projection (csq.domain.records.list_view), parsed when read:
-    what a list draws, without parsing timelines. An item whose projection is not
-    stored (a cache an earlier csq wrote, before its writer fills them in) is
-    projected from its full record."""
+    what a list draws, without parsing timelines. Its keys are the items'; an item
+    whose projection is not stored (a cache an earlier csq wrote, before its writer
+    fills them in) is projected from its full record."""
 
     def __init__(self, rows: dict[int, Raw], items: dict[int, Raw]) -> None:
+        super().__init__(items)
         self._rows = rows
-        self._items = items
 
     def __getitem__(self, key: int) -> dict[str, Any]:
         raw = self._rows.get(key)
         if raw is not None:
             value: dict[str, Any] = orjson.loads(raw)
             return value
-        return list_view(orjson.loads(self._items[key]))
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._items
+        return list_view(super().__getitem__(key))
 
 
 class Cache:
