@@ -76,13 +76,13 @@ class OpenItems:
         docs = (await session.execute(query)).scalars().all()
         whole: list[int] = []  # quality complaints: their follow-up reads the timeline
         for start in range(0, len(docs), _CHUNK):
-            for doc in map(orjson.loads, docs[start:start + _CHUNK]):
-                if not is_open(doc["kind"], doc["status"]):
-                    self.items.pop(int(doc["id"]), None)
-                elif doc["kind"] == Kind.COMPLAINT and doc.get("about_agent"):
-                    whole.append(int(doc["id"]))
+            for item in map(_light, map(orjson.loads, docs[start:start + _CHUNK])):
+                if not is_open(item.kind, item.status):
+                    self.items.pop(item.id, None)
+                elif is_quality_complaint(item):
+                    whole.append(item.id)
                 else:
-                    self.items[int(doc["id"])] = _light(doc)
+                    self.items[item.id] = item
             await asyncio.sleep(0)  # see _CHUNK
         if whole:
             for doc in (await session.execute(select(models.Item.doc).where(
