@@ -223,10 +223,10 @@ class AllocationScreen(GatedScreen):
 
     @on(OptionList.OptionSelected)
     def _open(self, event: OptionList.OptionSelected) -> None:
-        from csq.screens.detail import DetailScreen
+        from csq.screens.detail import open_item
 
         if event.option.id:
-            self.app.push_screen(DetailScreen(int(event.option.id)))
+            open_item(self.app, int(event.option.id))
 
     def action_back(self) -> None:
         self.app.pop_screen()

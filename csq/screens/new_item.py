@@ -303,9 +303,9 @@ def start_new_item(screen: Screen[Any]) -> None:
         if choice is None:
             return
         if choice.open_item is not None:
-            from csq.screens.detail import DetailScreen
+            from csq.screens.detail import open_item
 
-            screen.app.push_screen(DetailScreen(choice.open_item))
+            open_item(screen.app, choice.open_item)
             return
         screen.app.push_screen(NewItemForm(backend, choice), saved)
 

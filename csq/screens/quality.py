@@ -136,10 +136,10 @@ class QualityScreen(GatedScreen):
 
     @on(OptionList.OptionSelected)
     def _open(self, event: OptionList.OptionSelected) -> None:
-        from csq.screens.detail import DetailScreen
+        from csq.screens.detail import open_item
 
         if event.option.id:
-            self.app.push_screen(DetailScreen(int(event.option.id)))
+            open_item(self.app, int(event.option.id))
 
     # -- keys -------------------------------------------------------------------------------
 

@@ -318,10 +318,10 @@ class QueueScreen(GatedScreen):
 
     @on(QueueTable.Selected)
     def _open(self, event: QueueTable.Selected) -> None:
-        from csq.screens.detail import DetailScreen
+        from csq.screens.detail import open_item
 
         self.table.new_ids.discard(event.item_id)
-        self.app.push_screen(DetailScreen(event.item_id))
+        open_item(self.app, event.item_id)
 
     def action_mark(self) -> None:
         table = self.table
