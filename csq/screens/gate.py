@@ -54,6 +54,19 @@ class GatedScreen(Screen[None]):
         """The item the verb would act on (None: decided by role alone)."""
         return None
 
+    def _compositor_refresh(self) -> None:
+        """Under another screen, Textual answers any change here with a repaint of
+        the whole top screen, in case this one shows through it. Under an opaque
+        screen nothing of it can: that was a second, identical full frame after
+        every open and back (~4 KB more down an SSH link). This screen is repainted
+        whole when it is on top again (Screen._on_screen_resume)."""
+        top = self.app.screen
+        if top is not self and top.styles.background.a == 1 and not self.app.is_inline:
+            self._compositor._dirty_regions.clear()
+            self._dirty_widgets.clear()
+            return
+        super()._compositor_refresh()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action not in TYPING_SAFE and typing(self):
             return False
