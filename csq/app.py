@@ -33,6 +33,7 @@ from csq.domain.records import Customer, Item
 from csq.domain.roles import Role, is_lead, is_read_only, may
 from csq.domain.sla import DEFAULT_POLICY, SlaPolicy
 from csq.i18n import label, relabel, set_lang, t
+from csq.idle_gc import IdleCollector
 from csq.keyprobe import KeyProbe
 from csq.screens.backend import ReadFailed
 from csq.state.queue import DEFAULT_TABS, QueueState, Tab
@@ -98,6 +99,7 @@ class CsqApp(App[int]):
         self._recount_scheduled = False
         self._verbs: tuple[Item | None, frozenset[str]] = (None, frozenset())
         self._probe = KeyProbe.from_env()  # bench/tui.py's key-to-frame timings
+        self._idle_gc = IdleCollector()
         if ui.keys:
             self.set_keymap(ui.keys)
 
@@ -112,6 +114,7 @@ class CsqApp(App[int]):
         for warning in self.cache.warnings:
             self.notify(warning, severity="warning", timeout=15)
         self._load_all()
+        self._idle_gc.start()
         self.engine.subscribe(self._on_sync)
         self.engine.refresh_counts()
         if self.start_on_wall:
@@ -127,14 +130,17 @@ class CsqApp(App[int]):
 
     async def on_unmount(self) -> None:
         self.workers.cancel_group(self, "sync")
+        self._idle_gc.stop()
         with contextlib.suppress(Exception):
             await self.http.aclose()
         self.cache.close()
         gc.unfreeze()  # what _load_all froze may be collected again (tests run many apps)
 
     async def on_event(self, event: events.Event) -> None:
-        if self._probe and isinstance(event, events.Key) and not event.is_forwarded:
-            self._probe.key(event.key)
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._idle_gc.input_seen()
+            if self._probe:
+                self._probe.key(event.key)
         await super().on_event(event)
 
     def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
