@@ -38,6 +38,10 @@ class KeyBar(Widget, can_focus=False):
     }
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: tuple[tuple[str, str, bool], ...] | None = None
+
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
 
@@ -45,19 +49,30 @@ class KeyBar(Widget, can_focus=False):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen[object]) -> None:
-        if screen is self.screen:
+        """Textual signals after every focus change and binding check, mostly with
+        the same keys as before: repainting them anyway wrote the same line again
+        (~500 bytes) a moment after each return to the queue."""
+        if screen is self.screen and self._keys() != self._shown:
             self.refresh()
 
-    def render(self) -> Text:
-        key_style = self.get_component_rich_style("key-bar--key")
-        text_style = self.get_component_rich_style("key-bar--description")
-        line = Text(no_wrap=True, overflow="crop")
+    def _keys(self) -> tuple[tuple[str, str, bool], ...]:
+        """(key, description, enabled) per action, in the screen's order."""
+        keys: list[tuple[str, str, bool]] = []
         seen: set[str] = set()
         for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
             if not binding.show or binding.action in seen:
                 continue  # one entry per action, as the Footer groups them
             seen.add(binding.action)
+            keys.append((self.app.get_key_display(binding), binding.description, enabled))
+        return tuple(keys)
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("key-bar--key")
+        text_style = self.get_component_rich_style("key-bar--description")
+        line = Text(no_wrap=True, overflow="crop")
+        self._shown = self._keys()
+        for key, description, enabled in self._shown:
             dim = Style() if enabled else Style(dim=True)  # disabled here: shown, dimmed
-            line.append(f" {self.app.get_key_display(binding)} ", key_style + dim)
-            line.append(f"{binding.description} ", text_style + dim)
+            line.append(f" {key} ", key_style + dim)
+            line.append(f"{description} ", text_style + dim)
         return line
