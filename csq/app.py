@@ -50,6 +50,10 @@ from csq.sync import (
 from csq.sync.drafts import parse_new_item, provisional_customer
 from csq.sync.status import SyncStatus
 
+# Seconds after start before the item screen is composed in the background: the
+# queue has painted (~1 s at 50,000 items) and the first sync has begun.
+PREPARE_AFTER = 1.5
+
 
 class CsqApp(App[int]):
     TITLE = "csq"
@@ -126,7 +130,18 @@ class CsqApp(App[int]):
             from csq.screens.queue import QueueScreen
 
             self.push_screen(QueueScreen())
+            self.set_timer(PREPARE_AFTER, self._prepare_screens)
         self.run_worker(self.engine.run(), name="sync", group="sync", exit_on_error=False)
+
+    def _prepare_screens(self) -> None:
+        """The item screen, composed while the agent reads the queue; not while
+        anything else is on top (the agent is already at work)."""
+        from csq.screens.detail import prepare
+        from csq.screens.queue import QueueScreen
+
+        stack = self.screen_stack if self.is_running else []
+        if stack and isinstance(stack[-1], QueueScreen):  # none while it shuts down
+            prepare(self)
 
     async def on_unmount(self) -> None:
         self.workers.cancel_group(self, "sync")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from csq.screens.detail import DetailScreen
+from textual.widgets import Static
+
+from csq.screens.detail import DETAIL, DetailScreen
 from csq.screens.queue import QueueScreen
 from tests.app.conftest import make_app, wait_for
 from tests.app.test_actions_pilot import open_item, text_of
@@ -68,3 +70,22 @@ async def test_a_theme_changed_while_the_screen_was_away_shows_when_it_is_back(
         assert await open_item(pilot, app, item["id"]) is detail
         await pilot.pause()
         assert head.styles.background != before
+
+
+async def test_the_item_screen_is_made_ready_while_the_agent_reads_the_queue(
+        server: LiveServer, tmp_path: Path) -> None:
+    """Composed a moment after start (csq.screens.detail.prepare), never shown, and
+    no presence sent for it; the first open uses it."""
+    item = await server.api.item("alice")
+    hub = server.app.state.hub
+    app = make_app(server, "alice", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.is_screen_installed(DETAIL), timeout=5)
+        prepared = app.get_screen(DETAIL)
+        await wait_for(pilot, lambda: prepared.is_mounted)
+        assert isinstance(app.screen, QueueScreen)
+        assert prepared.query_one("#head", Static) is not None  # composed
+        await pilot.pause(0.2)
+        assert not [key for key in hub.presence if key[0] == "alice"]
+        assert await open_item(pilot, app, item["id"]) is prepared
+        await wait_for(pilot, lambda: ("alice", item["id"]) in hub.presence)
