@@ -10,7 +10,7 @@ import contextlib
 import gc
 import itertools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +53,7 @@ from csq.sync.status import SyncStatus
 # Seconds after start before the item screen is composed in the background: the
 # queue has painted (~1 s at 50,000 items) and the first sync has begun.
 PREPARE_AFTER = 1.5
+BUILD_SLICE = 0.004  # seconds of background work at a time: a key waits at most this
 
 
 class CsqApp(App[int]):
@@ -142,6 +143,15 @@ class CsqApp(App[int]):
         stack = self.screen_stack if self.is_running else []
         if stack and isinstance(stack[-1], QueueScreen):  # none while it shuts down
             prepare(self)
+        self._build_more(self.queue.build_haystacks())
+
+    def _build_more(self, steps: Iterator[None]) -> None:
+        """The queue's search text, a few milliseconds at a time between frames."""
+        started = time.perf_counter()
+        for _ in steps:
+            if time.perf_counter() - started > BUILD_SLICE:
+                self.set_timer(0.01, lambda: self._build_more(steps))
+                return
 
     async def on_unmount(self) -> None:
         self.workers.cancel_group(self, "sync")

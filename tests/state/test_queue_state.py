@@ -72,8 +72,25 @@ def test_a_narrow_filter_lets_the_screen_pause_however_few_rows_match() -> None:
     steps = list(q.iter_view("all", parse_filter("停水"), NOW))
     matches = [s for s in steps if s is not None]
     assert [r.id for r in matches] == [3001]
-    assert steps.count(None) == 3001 // SCAN_STEP  # a chance to pause every SCAN_STEP rows
+    # A chance to pause after every SCAN_STEP rows walked (the last block is short).
+    assert steps.count(None) == -(-3001 // SCAN_STEP)
     assert [r.id for r in q.view("all", parse_filter("停水"), NOW)] == [3001]
+
+
+def test_a_filter_typed_back_to_walks_only_its_own_result_until_the_queue_changes() -> None:
+    docs = [doc(i, 1, subject=("停电 power cut", "快递延误")[i % 3 == 0])
+            for i in range(1, 3001)]
+    q = queue(*docs)
+    wide = q.view("all", parse_filter("停"), NOW)
+    q.view("all", parse_filter("停电"), NOW)  # typed on
+    steps = list(q.iter_view("all", parse_filter("停"), NOW))  # backspace
+    assert [r for r in steps if r is not None] == wide
+    assert steps.count(None) == -(-len(wide) // SCAN_STEP)  # its 2,000 rows, not 3,000
+    q.upsert([doc(3001, 1, subject="停水")])
+    steps = list(q.iter_view("all", parse_filter("停"), NOW))  # changed: the whole queue
+    assert steps.count(None) == -(-3001 // SCAN_STEP)
+    fresh = queue(*docs, doc(3001, 1, subject="停水")).view("all", parse_filter("停"), NOW)
+    assert [r.id for r in steps if r is not None] == [r.id for r in fresh]
 
 
 def crossing_queue() -> QueueState:
@@ -103,3 +120,14 @@ def test_views_that_time_changes_are_not_repositioned_but_walked_again() -> None
     q = crossing_queue()
     assert q.time_dependent("breaching", Filter())
     assert q.time_dependent("all", parse_filter("due:today"))
+
+
+def test_search_text_made_ahead_is_what_a_search_would_make() -> None:
+    docs = [doc(i, i % 5 + 1, subject=f"停电 power cut {i}") for i in range(1, 1201)]
+    ahead, lazy = queue(*docs), queue(*docs)
+    steps = list(ahead.build_haystacks())
+    assert len(steps) == -(-1200 // SCAN_STEP)  # in slices, a pause between them
+    lazy.view("all", parse_filter("客户3"), NOW)  # makes them on the way
+    assert all(ahead.rows[i].haystack == lazy.rows[i].haystack != "" for i in lazy.rows)
+    assert [r.id for r in ahead.view("all", parse_filter("客户3"), NOW)] == \
+        [r.id for r in lazy.view("all", parse_filter("客户3"), NOW)]
