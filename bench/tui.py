@@ -97,6 +97,8 @@ class PtyApp:
         self.screen = pyte.Screen(cols, lines)
         self.stream = pyte.ByteStream(self.screen)
         self.fed = 0  # chunks fed to pyte so far
+        # Called with (arrival, screen lines) after each chunk is fed to pyte.
+        self.on_chunk: Callable[[float, list[str]], None] | None = None
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -118,12 +120,17 @@ class PtyApp:
         self.fed += len(new)
         return new
 
+    def _feed(self, at: float, data: bytes) -> None:
+        self.stream.feed(data)
+        if self.on_chunk is not None:
+            self.on_chunk(at, self.screen.display)
+
     def wait_for(self, test: Callable[[list[str]], bool], timeout: float) -> float | None:
         """The arrival time of the chunk after which `test(screen lines)` first holds."""
         deadline = time.monotonic() + timeout
         while True:
             for at, data in self._new():
-                self.stream.feed(data)
+                self._feed(at, data)
                 if test(self.screen.display):
                     return at
             if time.monotonic() > deadline or self.proc.poll() is not None:
@@ -137,8 +144,8 @@ class PtyApp:
             with self.lock:
                 last = self.chunks[-1][0] if self.chunks else self.started
             if time.monotonic() - last >= quiet:
-                for _, data in self._new():
-                    self.stream.feed(data)
+                for at, data in self._new():
+                    self._feed(at, data)
                 return last
             time.sleep(0.005)
         return None
@@ -385,6 +392,29 @@ class KeyRun:
     # CPU, key in app -> first frame: far below app_first_ms, the app was not running
     # (another process had the core); close to it, the app itself was busy.
     first_cpu_ms: list[float] = field(default_factory=list)
+    # Key in app -> the screen as it stays (see settled_at): for a filter keystroke
+    # the first frame only echoes the letter; this is when the rows are there.
+    app_settled_ms: list[float] = field(default_factory=list)
+
+
+def settled_at(frames: list[tuple[float, list[str]]]) -> float | None:
+    """When the screen took the look it kept to the end of the burst: the arrival
+    of the chunk after the last one whose screen differs from the final screen.
+    Compared without the status line (its "cached 5 s ago" ages on its own) and
+    the scrollbar column (it reflects the whole count, which a filter over 50,000
+    rows finishes after the first screenful is shown)."""
+    if not frames:
+        return None
+
+    def look(lines: list[str]) -> list[str]:
+        return [line[:COLS - 1] for n, line in enumerate(lines) if n != LINES - 2]
+
+    final = look(frames[-1][1])
+    at = frames[0][0]
+    for index, (_, lines) in enumerate(frames[:-1]):
+        if look(lines) != final:
+            at = frames[index + 1][0]
+    return at
 
 
 # What each measured key does, and the key that undoes it (sent, not measured).
@@ -404,7 +434,8 @@ def key_phase(home: Home, workdir: Path, rounds: int) -> list[KeyRun]:
     print(f"  keys ({rounds} rounds): {wait_for_quiet(max_wait=60)}", flush=True)
     app = PtyApp(csq_argv(), env)
     runs = [KeyRun(name) for name, _ in KEY_SCRIPT]
-    sends: list[tuple[float, KeyRun | None, float]] = []  # sent, measured as, burst end
+    # sent, measured as, burst end, when the screen settled
+    sends: list[tuple[float, KeyRun | None, float, float | None]] = []
     try:
         if app.wait_for(rows_shown(10), 60) is None:
             raise RuntimeError(f"csq never painted its queue:\n{app.text()}")
@@ -412,10 +443,14 @@ def key_phase(home: Home, workdir: Path, rounds: int) -> list[KeyRun]:
         for _ in range(rounds):
             for run, (_, steps) in zip(runs, KEY_SCRIPT, strict=True):
                 for data, measured in steps:
+                    frames: list[tuple[float, list[str]]] = []
+                    app.on_chunk = lambda at, lines, frames=frames: frames.append((at, lines))
                     sent = app.send(data)
                     burst = app.burst_after(sent, quiet=0.15)
+                    app.on_chunk = None
                     sends.append((sent, run if measured else None,
-                                  burst[0] if burst else sent))
+                                  burst[0] if burst else sent,
+                                  settled_at([f for f in frames if f[0] >= sent])))
                     if measured and burst is not None:
                         run.pty_ms.append((burst[0] - sent) * 1000)
                         run.bytes_.append(burst[1])
@@ -424,7 +459,9 @@ def key_phase(home: Home, workdir: Path, rounds: int) -> list[KeyRun]:
         app.stop()
     _app_times(probe, sends)
     for run in runs:
-        print(f"  {run.name}: pty p50 {median(run.pty_ms):.1f} / p99 "
+        print(f"  {run.name}: settled screen p50 {median(run.app_settled_ms or [0]):.1f} / "
+              f"p99 {percentile(run.app_settled_ms or [0], 99):.1f} ms; "
+              f"pty p50 {median(run.pty_ms):.1f} / p99 "
               f"{percentile(run.pty_ms, 99):.1f} ms; app first frame p99 "
               f"{percentile(run.app_first_ms, 99):.1f} ms (its CPU p99 "
               f"{percentile(run.first_cpu_ms, 99):.1f} ms), last frame p99 "
@@ -442,24 +479,26 @@ def key_phase(home: Home, workdir: Path, rounds: int) -> list[KeyRun]:
 GC_PAUSES: list[tuple[float, int, float]] = []  # (monotonic end, generation, ms)
 
 
-def _app_times(probe: Path, sends: list[tuple[float, KeyRun | None, float]]) -> None:
+def _app_times(probe: Path,
+               sends: list[tuple[float, KeyRun | None, float, float | None]]) -> None:
     """Match the probe's `key` lines to the keys sent (one each, in order) and take
     the frames written after each key, up to the end of the burst the pty saw (so
     a clock tick or a status change after the burst does not count)."""
     keys: list[tuple[float, float]] = []
     paints: list[tuple[float, float]] = []
     for line in probe.read_text().splitlines():
-        kind, at, cpu, *rest = line.split()
+        kind, stamp, clock, *rest = line.split()
         if kind == "gc":  # `gc T CPU GEN MS`: kept aside, see gc_pauses
-            GC_PAUSES.append((float(at), int(rest[0]), float(rest[1])))
+            GC_PAUSES.append((float(stamp), int(rest[0]), float(rest[1])))
             continue
-        (keys if kind == "key" else paints).append((float(at), float(cpu)))
+        (keys if kind == "key" else paints).append((float(stamp), float(clock)))
     keys = keys[:len(sends)]  # then comes stop()'s `q`
     if len(keys) != len(sends):
         print(f"  (probe saw {len(keys)} keys for {len(sends)} sent: app times skipped)",
               flush=True)
         return
-    for index, ((at, cpu), (_, run, burst_end)) in enumerate(zip(keys, sends, strict=True)):
+    for index, ((at, cpu), (_, run, burst_end, settled)) in enumerate(
+            zip(keys, sends, strict=True)):
         if run is None:
             continue
         until = keys[index + 1][0] if index + 1 < len(keys) else float("inf")
@@ -470,6 +509,9 @@ def _app_times(probe: Path, sends: list[tuple[float, KeyRun | None, float]]) -> 
         run.first_cpu_ms.append((frames[0][1] - cpu) * 1000)
         run.app_last_ms.append((frames[-1][0] - at) * 1000)
         run.cpu_ms.append((frames[-1][1] - cpu) * 1000)
+        if settled is not None:  # the app's own frame that the pty delivered then
+            frame = max((t for t, _ in frames if t <= settled + 0.001), default=frames[0][0])
+            run.app_settled_ms.append((frame - at) * 1000)
 
 
 @dataclass
@@ -674,11 +716,19 @@ def report(starts: list[Start], keys: list[KeyRun], idle: list[Idle], live: Live
         rows.append(Row("… of which the cache's own cold open (bench.coldopen)",
                         _range([o["open_s"] for o in coldopen], "s", 2)))
     for run in keys:
-        p99 = percentile(run.app_last_ms, 99)
-        rows.append(Row(f"{run.name}: app's own time, key in → last frame out, p50 / p99",
-                        f"{median(run.app_last_ms):.1f} / {p99:.1f} ms", "", "", "p99 ≤ 16 ms",
-                        verdict(p99, TARGET_KEY_MS)))
-        rows.append(Row("… app CPU for it, p50 / p99; pty write → burst end, p50 / p99",
+        if not run.app_settled_ms:
+            continue
+        p99 = percentile(run.app_settled_ms, 99)
+        rows.append(Row(f"{run.name}: app's own time, key in → the screen as it stays, "
+                        "p50 / p99", f"{median(run.app_settled_ms):.1f} / {p99:.1f} ms",
+                        "", "", "p99 ≤ 16 ms", verdict(p99, TARGET_KEY_MS)))
+        rows.append(Row("… first frame p50 / p99 (its CPU p99); last frame p99",
+                        f"{median(run.app_first_ms):.1f} / "
+                        f"{percentile(run.app_first_ms, 99):.1f} ms "
+                        f"({percentile(run.first_cpu_ms, 99):.1f} ms CPU); "
+                        f"{percentile(run.app_last_ms, 99):.1f} ms"))
+        rows.append(Row("… app CPU to the last frame, p50 / p99; pty write → burst end, "
+                        "p50 / p99",
                         f"{median(run.cpu_ms):.1f} / {percentile(run.cpu_ms, 99):.1f} ms CPU; "
                         f"{median(run.pty_ms):.1f} / {percentile(run.pty_ms, 99):.1f} ms pty"))
     if idle and idle[0].rates:
