@@ -72,7 +72,7 @@ def prepare(app: App[Any]) -> None:
     """Compose the kept screen before the first open, in a quiet moment after the
     queue is up: the first open would otherwise take twice as long as the rest
     (compose and mount, ~25 ms). Pushed and popped in one call, it is never the
-    screen on top when Textual paints; the queue under it is repainted once."""
+    screen on top when Textual paints."""
     if app.is_screen_installed(DETAIL):
         return
     screen = DetailScreen(0)  # no item: ids start at 1, pending new items are < 0
@@ -184,19 +184,19 @@ class DetailScreen(GatedScreen):
         self.backend.request_presence(None)
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
-        if not self._away:  # first shown, or back from a form
-            return
-        self._away = False
-        # Runs before Screen's own handler, which restyles every widget (a fifth of an
-        # open): needless unless the theme or the CSS changed while the screen was
-        # away, which Textual counts in App._css_update_count.
-        if self._css_when_left is not None \
-                and self._css_when_left == getattr(self.app, "_css_update_count", None):
-            event.refresh_styles = False
-        self.show_status()
-        if self._ticker is not None:
-            self._ticker.resume()
-        self.backend.request_presence(self.item_id, "viewing")
+        if self._away:  # shown again for an item, not back from a form over it
+            self._away = False
+            # Runs before Screen's own handler, which restyles every widget (a fifth
+            # of an open): needless unless the theme or the CSS changed while the
+            # screen was away, which Textual counts in App._css_update_count.
+            if self._css_when_left is not None \
+                    and self._css_when_left == getattr(self.app, "_css_update_count", None):
+                event.refresh_styles = False
+            self.show_status()
+            if self._ticker is not None:
+                self._ticker.resume()
+        if self.item_id:  # also back from an item opened over this one, which cleared it
+            self.backend.request_presence(self.item_id, "viewing")
 
     def _tick(self) -> None:
         self._draw_head()

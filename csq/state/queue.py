@@ -81,6 +81,7 @@ class QueueState:
         # Complete results of this version, newest last: a filter typed on from one
         # of them walks only its rows, and one typed back to (backspace) is one.
         self._results: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], list[QueueRow]] = {}
+        self._walking: set[tuple[str, tuple[str, ...], tuple[Any, ...]]] = set()  # this version
 
     # -- keeping rows ------------------------------------------------------------------
 
@@ -182,6 +183,7 @@ class QueueState:
     def _bump(self) -> None:
         self.version += 1
         self._results.clear()
+        self._walking.clear()  # a walk begun before now ends with a stale result
 
     # -- reading -----------------------------------------------------------------------
 
@@ -216,6 +218,7 @@ class QueueState:
         SCAN_STEP rows walked lets the screen stop at its frame budget however few
         rows match (a narrow filter over 50,000 rows walks them all for one match)."""
         keep = self.predicate(tab, flt, now, with_done=with_done)
+        self._walking.add((tab, flt.text, flt.terms))
         known = None if with_done else self._known(tab, flt)
         if known is not None:
             narrowed: list[QueueRow] = known
@@ -252,8 +255,11 @@ class QueueState:
                     build_haystack(row, self.customers)
             yield None
 
-    def _remember(self, tab: str, flt: Filter, rows: list[QueueRow]) -> None:
+    def _remember(self, tab: str, flt: Filter, rows: list[QueueRow], *,
+                  walked: bool = True) -> None:
         key = (tab, flt.text, flt.terms)
+        if walked and key not in self._walking:
+            return  # walked over an older version: not a result of this one
         self._results.pop(key, None)
         self._results[key] = rows
         while len(self._results) > RESULTS_KEPT:
@@ -305,7 +311,7 @@ class QueueState:
             row = self.rows.get(item_id)
             if row is not None and keep(row):
                 insort(rows, row, key=lambda r: self._key_of[r.id])
-        self._remember(tab, flt, rows)
+        self._remember(tab, flt, rows, walked=False)
         return rows
 
     def counts(self, now: datetime) -> dict[str, int]:

@@ -131,3 +131,13 @@ def test_search_text_made_ahead_is_what_a_search_would_make() -> None:
     assert all(ahead.rows[i].haystack == lazy.rows[i].haystack != "" for i in lazy.rows)
     assert [r.id for r in ahead.view("all", parse_filter("客户3"), NOW)] == \
         [r.id for r in lazy.view("all", parse_filter("客户3"), NOW)]
+
+
+def test_a_walk_begun_before_a_change_is_not_remembered_as_a_result() -> None:
+    q = queue(*(doc(i, 1) for i in range(1, 2001)))
+    walk = q.iter_view("all", parse_filter("停"), NOW)
+    q.upsert([doc(2001, 1, subject="停水")])  # lands while the walk is under way
+    stale = [r for r in walk if r is not None]
+    q.finish_view("all", parse_filter("停"), NOW, stale)
+    narrowed = q.view("all", parse_filter("停水"), NOW)
+    assert [r.id for r in narrowed] == [2001]
