@@ -53,7 +53,7 @@ from csq.sync.status import SyncStatus
 # Seconds after start before the item screen is composed in the background: the
 # queue has painted (~1 s at 50,000 items) and the first sync has begun.
 PREPARE_AFTER = 1.5
-BUILD_SLICE = 0.004  # seconds of background work at a time: a key waits at most this
+BUILD_SLICE = 0.002  # seconds of background work at a time: a key waits at most this
 
 
 class CsqApp(App[int]):
