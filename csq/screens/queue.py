@@ -159,6 +159,12 @@ class QueueScreen(GatedScreen):
             table.new_ids |= fresh
         self._scan += 1
         scan = self._scan
+        known = queue.known_view(self.tab, self.filter, now)
+        if known is not None:
+            table.set_rows(known)
+            self._complete = True
+            self._draw_header()
+            return
         found = queue.iter_view(self.tab, self.filter, now)
         rows: list[QueueRow] = []
         need = max(self.size.height, 24) + table.cursor

@@ -265,9 +265,25 @@ class QueueState:
         while len(self._results) > RESULTS_KEPT:
             del self._results[next(iter(self._results))]
 
+    def known_view(self, tab: str, flt: Filter, now: datetime) -> list[QueueRow] | None:
+        """The complete view of a filter already walked at this version (typed
+        back to with backspace, or the tab shown again), or None: no walk at all,
+        so the screen paints it whole in one frame rather than a screenful first."""
+        key = (tab, flt.text, flt.terms)
+        rows = None if self.time_dependent(tab, flt) else self._results.pop(key, None)
+        if rows is None:
+            return None
+        self._results[key] = rows  # the most recent again
+        if self.sort_column:
+            rows = sorted(rows, key=self._column_key(self.sort_column, now),
+                          reverse=self.sort_reverse)
+        return rows
+
     def _known(self, tab: str, flt: Filter) -> list[QueueRow] | None:
         """The fewest rows known to hold every row `flt` keeps: its own result if
         it was typed before, else the smallest result it narrows."""
+        if self.time_dependent(tab, flt):
+            return None  # rows enter it as time passes (at risk, due today), not only leave
         exact = self._results.get((tab, flt.text, flt.terms))
         if exact is not None:
             return exact

@@ -86,3 +86,30 @@ async def test_agent_is_offered_the_bindings_a_supervisor_is_not(
         await pilot.press("enter")
         shown = {b.binding.action for b in app.active_bindings.values()}
         assert {"claim", "reply", "note"} <= shown
+
+
+async def test_backspace_and_clear_show_the_rows_again_with_the_cursor_kept(
+        server: LiveServer, tmp_path: Path) -> None:
+    """Filters typed back to come from what QueueState remembered: same rows, whole,
+    and the item the agent moved to stays under the cursor when the filter clears."""
+    subjects = ["停电三小时", "停水一天", "快递延误", "停电又来了"]
+    for subject in subjects:
+        await server.api.item("bob", subject=subject)
+    app = make_app(server, "alice", tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(QueueTable)
+        await wait_for(pilot, lambda: len(table.rows) == 4)
+        everything = [r.id for r in table.rows]
+        await pilot.press("slash", *"停电")
+        power_cuts = {"停电三小时", "停电又来了"}
+        await wait_for(pilot, lambda: {r.subject for r in table.rows} == power_cuts)
+        await pilot.press("backspace")  # 停: walked afresh (wider than anything typed)
+        await wait_for(pilot, lambda: len(table.rows) == 3)
+        await pilot.press(*"电", "backspace", "backspace")  # 停电 then 停, then nothing
+        await wait_for(pilot, lambda: [r.id for r in table.rows] == everything)
+        await pilot.press(*"快递", "enter")  # apply: the table has the focus
+        await wait_for(pilot, lambda: [r.subject for r in table.rows] == ["快递延误"])
+        chosen = table.current_id
+        await pilot.press("slash", "backspace", "backspace", "escape")
+        await wait_for(pilot, lambda: len(table.rows) == 4)
+        assert table.current_id == chosen

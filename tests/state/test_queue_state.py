@@ -141,3 +141,26 @@ def test_a_walk_begun_before_a_change_is_not_remembered_as_a_result() -> None:
     q.finish_view("all", parse_filter("停"), NOW, stale)
     narrowed = q.view("all", parse_filter("停水"), NOW)
     assert [r.id for r in narrowed] == [2001]
+
+
+def test_a_view_walked_before_is_given_whole_until_the_queue_changes() -> None:
+    q = queue(*(doc(i, i % 5 + 1) for i in range(1, 1201)))
+    assert q.known_view("all", parse_filter("客户3"), NOW) is None  # never walked
+    walked = q.view("all", parse_filter("客户3"), NOW)
+    assert q.known_view("all", parse_filter("客户3"), NOW) == walked
+    q.sort_column = "id"
+    q.sort_reverse = True
+    assert [r.id for r in q.known_view("all", parse_filter("客户3"), NOW) or []] == \
+        sorted((r.id for r in walked), reverse=True)
+    q.upsert([doc(1201, 3)])
+    assert q.known_view("all", parse_filter("客户3"), NOW) is None
+
+
+def test_a_view_that_depends_on_time_is_walked_again_not_given_from_before() -> None:
+    q = queue(*(doc(i, 1, due_at=(NOW + timedelta(minutes=30 + i)).isoformat())
+                for i in range(1, 41)))
+    before = q.view("all", parse_filter("sla:at_risk"), NOW)
+    later = NOW + timedelta(minutes=30)
+    assert q.known_view("all", parse_filter("sla:at_risk"), later) is None
+    again = q.view("all", parse_filter("sla:at_risk"), later)
+    assert len(again) > len(before)  # rows came into "at risk" as time passed
