@@ -51,7 +51,6 @@ class IdleCollector:
         self._last_input = clock()
         self._pending: asyncio.TimerHandle | None = None
         self._idle: asyncio.TimerHandle | None = None
-        self.collections = 0  # run here, not by the backstop
 
     def start(self) -> None:
         if self._saved is None:
@@ -92,4 +91,3 @@ class IdleCollector:
     def _maybe_collect(self) -> None:
         if self._saved is not None and self._is_due():
             self._collect()
-            self.collections += 1
