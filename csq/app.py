@@ -143,7 +143,7 @@ class CsqApp(App[int]):
         stack = self.screen_stack if self.is_running else []
         if stack and isinstance(stack[-1], QueueScreen):  # none while it shuts down
             prepare(self)
-        self._build_more(self.queue.build_haystacks())
+        self._build_more(self.queue.build_index())
 
     def _build_more(self, steps: Iterator[None]) -> None:
         """The queue's search text, a few milliseconds at a time between frames."""

@@ -10,9 +10,12 @@ An unknown key is an error the filter bar shows, not a silent no-match.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
+from operator import attrgetter, contains
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from csq.domain.lifecycle import DONE_STATUSES
@@ -73,6 +76,48 @@ def _example(key: str) -> str:
 
 
 Predicate = Callable[[QueueRow], bool]
+Getter = Callable[[QueueRow], Any]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A test of one field of a row: its value is one of `accept`, or (free text)
+    its text holds `word`. Kept as data, not a closure, so the queue can test a
+    whole column of the field at once in C (QueueState.columns) and a single row
+    the same way (`row_test`): one definition of what each term means."""
+
+    field: str  # a key of row_fields()
+    accept: frozenset[Any] = frozenset()
+    word: str = ""
+
+    def mask(self, column: Iterable[Any]) -> Iterator[bool]:
+        if self.word:
+            return map(contains, column, repeat(self.word))
+        return map(self.accept.__contains__, column)
+
+
+def _is_open(row: QueueRow) -> bool:
+    return (row.kind, row.status) not in DONE_PAIRS
+
+
+def _owner(row: QueueRow) -> str | None:
+    return None if row.owner is None else row.owner.lower()
+
+
+def row_fields(customers: dict[int, CustomerInfo]) -> dict[str, Getter]:
+    """Every field a Check may test, by name: what a column of it holds."""
+
+    def tier(row: QueueRow) -> str | None:
+        c = customers.get(row.customer_id)
+        return c.tier.lower() if c is not None else None
+
+    def hay(row: QueueRow) -> str:
+        return row.haystack or build_haystack(row, customers)
+
+    return {"kind": attrgetter("kind"), "pri": attrgetter("priority"),
+            "status": attrgetter("status"), "open": _is_open, "owner": _owner,
+            "channel": attrgetter("channel"), "escalated": attrgetter("escalated"),
+            "tier": tier, "hay": hay}
 
 
 def build_haystack(row: QueueRow, customers: dict[int, CustomerInfo]) -> str:
@@ -84,53 +129,72 @@ def build_haystack(row: QueueRow, customers: dict[int, CustomerInfo]) -> str:
     return row.haystack
 
 
-def compile_filter(flt: Filter, *, me: str, customers: dict[int, CustomerInfo],
-                   now: datetime, policy: SlaPolicy) -> Predicate:
-    checks: list[Predicate] = []
+OPEN_ONLY = Check("open", frozenset({True}))  # what every view shows unless asked
+
+
+def compile_checks(flt: Filter, *, me: str, customers: dict[int, CustomerInfo],
+                   now: datetime, policy: SlaPolicy) -> tuple[list[Check], list[Predicate]]:
+    """The filter as Checks (tests of one field) and the tests that are not
+    (tags, and the time-bound sla: and due:)."""
+    checks: list[Check] = []
+    rest: list[Predicate] = []
     zone = ZoneInfo(policy.quiet.tz)
     for key, values in flt.terms:
-        checks.append(_term(key, values, me=me, customers=customers, now=now, policy=policy,
-                            zone=zone))
-    words = flt.text
+        term = _term(key, values, me=me, now=now, policy=policy, zone=zone)
+        if isinstance(term, Check):
+            checks.append(term)
+        else:
+            rest.append(term)
+    checks.extend(Check("hay", word=word) for word in flt.text)
+    return checks, rest
 
-    def haystack(row: QueueRow) -> str:
-        return build_haystack(row, customers)
 
-    # These run once per row per keystroke (50,000 times): one word, the usual
-    # case, is one `in`, and two checks are one `and`, not a generator.
-    if len(words) == 1:
-        word = words[0]
-        checks.append(lambda row: word in (row.haystack or haystack(row)))
-    elif words:
-        checks.append(lambda row: all(w in (row.haystack or haystack(row)) for w in words))
-    if not checks:
+def row_test(check: Check, fields: dict[str, Getter]) -> Predicate:
+    """`check` as a test of one row. These run once per row walked (50,000 times
+    for a filter over the whole queue without columns): free text is one `in`."""
+    if check.word:
+        word, build = check.word, fields["hay"]
+        return lambda row: word in (row.haystack or build(row))
+    get, accept = fields[check.field], check.accept.__contains__
+    return lambda row: accept(get(row))
+
+
+def all_of(tests: list[Predicate]) -> Predicate:
+    # One test, the usual case, is itself; two are one `and`, not a generator.
+    if not tests:
         return lambda row: True
-    if len(checks) == 1:
-        return checks[0]
-    if len(checks) == 2:
-        first, second = checks
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
         return lambda row: first(row) and second(row)
-    return lambda row: all(check(row) for check in checks)
+    return lambda row: all(test(row) for test in tests)
 
 
-def _term(key: str, values: frozenset[str], *, me: str, customers: dict[int, CustomerInfo],
-          now: datetime, policy: SlaPolicy, zone: ZoneInfo) -> Predicate:
-    if key == "kind":
-        return lambda r: r.kind in values
+def compile_filter(flt: Filter, *, me: str, customers: dict[int, CustomerInfo],
+                   now: datetime, policy: SlaPolicy) -> Predicate:
+    checks, rest = compile_checks(flt, me=me, customers=customers, now=now, policy=policy)
+    fields = row_fields(customers)
+    return all_of([*rest, *(row_test(c, fields) for c in checks)])
+
+
+def _term(key: str, values: frozenset[str], *, me: str, now: datetime, policy: SlaPolicy,
+          zone: ZoneInfo) -> Check | Predicate:
+    if key in ("kind", "channel"):
+        return Check(key, values)
     if key == "pri":
-        wanted = {v.upper() if v.startswith("p") else f"P{v}" for v in values}
-        return lambda r: r.priority in wanted
+        return Check("pri", frozenset(v.upper() if v.startswith("p") else f"P{v}"
+                                      for v in values))
     if key == "owner":
-        names = {me if v == "me" else v for v in values}
+        names = {me.lower() if v == "me" else v for v in values}
         none = "none" in values or "-" in values
-        return lambda r: (r.owner is None and none) or (r.owner or "").lower() in names
+        return Check("owner", frozenset(names | ({None} if none else set())))
     if key == "tier":
-        return lambda r: (c := customers.get(r.customer_id)) is not None \
-            and c.tier.lower() in values
+        return Check("tier", values)
     if key == "status":
         if "open" in values and len(values) == 1:
-            return lambda r: (r.kind, r.status) not in DONE_PAIRS
-        return lambda r: r.status in values
+            return OPEN_ONLY
+        return Check("status", values)
     if key == "sla":
         states = {SlaState(v) for v in values if v in SlaState._value2member_map_}
         return lambda r: sla_state(r, now, policy) in states
@@ -148,12 +212,8 @@ def _term(key: str, values: frozenset[str], *, me: str, customers: dict[int, Cus
         return due
     if key == "tag":
         return lambda r: bool(values & {t.lower() for t in r.tags})
-    if key == "channel":
-        return lambda r: r.channel in values
     if key == "escalated":
-        want = "no" not in values
-        return lambda r: r.escalated == want
+        return Check("escalated", frozenset({"no" not in values}))
     if key == "open":
-        want_open = "no" not in values and "false" not in values
-        return lambda r: ((r.kind, r.status) in DONE_PAIRS) != want_open
+        return Check("open", frozenset({"no" not in values and "false" not in values}))
     raise FilterError(f"unknown filter key {key!r}")

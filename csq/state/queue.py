@@ -3,8 +3,8 @@
 The order is maintained incrementally (bisect on sort keys), because a full
 sort of 50,000 rows costs more than a frame. Time moves rows too: when an
 item's due time passes it jumps to the breached group; a heap of due times
-finds exactly those rows each tick. Filtering walks the ordered list once;
-typing that narrows the previous filter walks only the previous result.
+finds exactly those rows each tick. Filtering tests whole columns of the
+ordered rows at once (in C), or walks only a previous result the filter narrows.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import heapq
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from operator import itemgetter
+from datetime import UTC, datetime
+from itertools import compress
+from operator import and_, attrgetter, itemgetter
 from typing import Any
 
 from csq.domain.lifecycle import SLA_MET_STATUSES
@@ -22,11 +23,17 @@ from csq.domain.priority import Priority, Tier
 from csq.domain.sla import SlaPolicy
 from csq.state.filter import (
     DONE_PAIRS,
+    OPEN_ONLY,
+    Check,
     Filter,
+    Getter,
     Predicate,
+    all_of,
     build_haystack,
-    compile_filter,
+    compile_checks,
     parse_filter,
+    row_fields,
+    row_test,
 )
 from csq.state.rows import CustomerInfo, QueueRow
 
@@ -56,8 +63,14 @@ DEFAULT_TABS: tuple[Tab, ...] = (
     Tab("breaching", "Breaching", "sla:breached,at_risk"),
 )
 
-RESULTS_KEPT = 8  # complete results remembered per version (see _known)
+RESULTS_KEPT = 8  # complete results remembered (see _known)
+# A change of more rows than this (a sync batch) forgets the results instead of
+# mending each (~3 µs per row per result).
+RESULTS_MENDED = 256
 SCAN_STEP = 512  # rows walked between the chances iter_view gives a screen to pause
+# Columns built with the search text in the quiet after start (the others, on first use).
+EARLY_COLUMNS = ("hay", "open")
+_HAYSTACK = attrgetter("haystack")
 
 COLUMN_KEYS = ("id", "kind", "pri", "customer", "subject", "status", "owner", "channel", "sla")
 
@@ -71,6 +84,13 @@ class QueueState:
         self.rows: dict[int, QueueRow] = {}
         self.customers: dict[int, CustomerInfo] = {}
         self._keys: list[SortKey] = []
+        # The rows in the order of _keys, and columns of their fields (filter.row_fields)
+        # in the same order: a filter tests a whole column in one C loop. None and
+        # empty until build_index (after the first paint: ~10 ms at 50,000 rows).
+        self._order: list[QueueRow] | None = None
+        self._columns: dict[str, list[Any]] = {}
+        self._hays_ready = False  # every row has its search text: a "hay" column is cheap
+        self._fields: dict[str, Getter] = row_fields(self.customers)
         self._key_of: dict[int, SortKey] = {}
         self._of_customer: dict[int, set[int]] = {}  # customer id -> their item ids
         self._due: list[tuple[float, int]] = []
@@ -78,9 +98,11 @@ class QueueState:
         self.version = 0
         self.sort_column: str | None = None
         self.sort_reverse = False
-        # Complete results of this version, newest last: a filter typed on from one
-        # of them walks only its rows, and one typed back to (backspace) is one.
+        # Complete results, newest last, mended as rows change: a filter typed on from
+        # one of them walks only its rows, and one typed back to (backspace) is one.
         self._results: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], list[QueueRow]] = {}
+        # Rows placed or removed since the last _bump, with their keys before (None: new).
+        self._changed: dict[int, SortKey | None] = {}
         self._walking: set[tuple[str, tuple[str, ...], tuple[Any, ...]]] = set()  # this version
 
     # -- keeping rows ------------------------------------------------------------------
@@ -98,10 +120,9 @@ class QueueState:
 
     def _place(self, row: QueueRow) -> None:
         old = self._key_of.pop(row.id, None)
+        self._changed.setdefault(row.id, old)
         if old is not None:
-            index = bisect_left(self._keys, old)
-            if index < len(self._keys) and self._keys[index] == old:
-                del self._keys[index]
+            self._unplace(old)
         before = self.rows.get(row.id)
         if before is not None and before.customer_id != row.customer_id:
             self._of_customer.get(before.customer_id, set()).discard(row.id)
@@ -109,13 +130,29 @@ class QueueState:
         self.rows[row.id] = row
         key = self._key(row)
         self._key_of[row.id] = key
-        insort(self._keys, key)
+        index = bisect_left(self._keys, key)
+        self._keys.insert(index, key)
+        if self._order is not None:
+            self._order.insert(index, row)
+            for name, column in self._columns.items():
+                column.insert(index, self._fields[name](row))
+
+    def _unplace(self, key: SortKey) -> None:
+        index = bisect_left(self._keys, key)
+        if index < len(self._keys) and self._keys[index] == key:
+            del self._keys[index]
+            if self._order is not None:
+                del self._order[index]
+                for column in self._columns.values():
+                    del column[index]
 
     def load(self, items: Iterable[dict[str, Any]], customers: Iterable[dict[str, Any]],
              now: datetime, pending: Iterable[int] = ()) -> None:
         """Replace everything (cold start): one sort, not 50,000 inserts."""
         self._now = now.timestamp()
         self.customers = {int(c["id"]): CustomerInfo.from_doc(c) for c in customers}
+        self._fields = row_fields(self.customers)
+        self._order, self._columns, self._hays_ready = None, {}, False
         marked = set(pending)
         self.rows = {}
         self._due = []
@@ -126,6 +163,8 @@ class QueueState:
             self._of_customer.setdefault(row.customer_id, set()).add(row.id)
         self._key_of = {rid: self._key(row) for rid, row in self.rows.items()}
         self._keys = sorted(self._key_of.values())
+        self._changed.clear()
+        self._results.clear()
         self._bump()
 
     def upsert(self, docs: Iterable[dict[str, Any]], pending: Iterable[int] = ()) -> set[int]:
@@ -142,13 +181,12 @@ class QueueState:
     def remove(self, item_ids: Iterable[int]) -> None:
         for item_id in item_ids:
             old = self._key_of.pop(item_id, None)
+            self._changed.setdefault(item_id, old)
             row = self.rows.pop(item_id, None)
             if row is not None:
                 self._of_customer.get(row.customer_id, set()).discard(item_id)
             if old is not None:
-                index = bisect_left(self._keys, old)
-                if index < len(self._keys) and self._keys[index] == old:
-                    del self._keys[index]
+                self._unplace(old)
         self._bump()
 
     def upsert_customers(self, docs: Iterable[dict[str, Any]]) -> None:
@@ -182,12 +220,44 @@ class QueueState:
 
     def _bump(self) -> None:
         self.version += 1
-        self._results.clear()
         self._walking.clear()  # a walk begun before now ends with a stale result
+        changed, self._changed = self._changed, {}
+        if len(changed) > RESULTS_MENDED:
+            self._results.clear()
+        elif changed:
+            for key in list(self._results):
+                self._results[key] = self._mended(key, changed)
+
+    def _mended(self, key: tuple[str, tuple[str, ...], tuple[Any, ...]],
+                changed: dict[int, SortKey | None]) -> list[QueueRow]:
+        """A remembered result as a fresh walk would find it now that `changed` rows
+        moved, came or went: without it, every deadline passing (at 50,000 items,
+        nearly every second) would leave the next keystroke to walk the whole queue.
+        A new list: the screen and unfinished walks may hold the old one."""
+        tab, text, terms = key
+        rows = list(self._results[key])
+        before = {item_id: old for item_id, old in changed.items() if old is not None}
+        key_of = self._key_of
+
+        def placed(row: QueueRow) -> SortKey:  # where the list has it: old keys for changed
+            return before.get(row.id) or key_of[row.id]
+
+        for item_id, old in before.items():
+            index = bisect_left(rows, old, key=placed)
+            if index < len(rows) and rows[index].id == item_id:
+                del rows[index]
+        keep = self.predicate(tab, Filter(text, terms), datetime.fromtimestamp(self._now, UTC))
+        for item_id in changed:
+            row = self.rows.get(item_id)
+            if row is not None and keep(row):
+                insort(rows, row, key=lambda r: key_of[r.id])
+        return rows
 
     # -- reading -----------------------------------------------------------------------
 
     def ordered(self) -> list[QueueRow]:
+        if self._order is not None:
+            return list(self._order)
         return [self.rows[k[-1]] for k in self._keys]
 
     def open_items_of(self, customer_id: int) -> list[QueueRow]:
@@ -198,18 +268,24 @@ class QueueState:
         return sorted((r for r in rows if (r.kind, r.status) not in DONE_PAIRS),
                       key=lambda r: self._key_of[r.id])
 
-    def predicate(self, tab: str, flt: Filter, now: datetime, *,
-                  with_done: bool = False) -> Predicate:
-        """Finished items are left out unless the filter speaks of status (or
-        `with_done`: `csq ls --all`)."""
+    def _plan(self, tab: str, flt: Filter, now: datetime,
+              with_done: bool) -> tuple[list[Check], list[Predicate]]:
+        """The tab's and the filter's tests together. Finished items are left out
+        unless the filter speaks of status (or `with_done`: `csq ls --all`)."""
         combined = Filter(self._tab_filters[tab].text + flt.text,
                           self._tab_filters[tab].terms + flt.terms, flt.source)
-        base = compile_filter(combined, me=self.me, customers=self.customers, now=now,
-                              policy=self.policy)
+        checks, rest = compile_checks(combined, me=self.me, customers=self.customers,
+                                      now=now, policy=self.policy)
         keys = {k for k, _ in combined.terms}
-        if with_done or keys & {"status", "open"}:
-            return base
-        return lambda r: (r.kind, r.status) not in DONE_PAIRS and base(r)
+        if not (with_done or keys & {"status", "open"}):
+            checks.insert(0, OPEN_ONLY)
+        return checks, rest
+
+    def predicate(self, tab: str, flt: Filter, now: datetime, *,
+                  with_done: bool = False) -> Predicate:
+        """One row at a time: the tests of one field first (cheap), then the rest."""
+        checks, rest = self._plan(tab, flt, now, with_done)
+        return all_of([*(row_test(c, self._fields) for c in checks), *rest])
 
     def iter_view(self, tab: str, flt: Filter, now: datetime, *,
                   with_done: bool = False) -> Iterator[QueueRow | None]:
@@ -217,9 +293,25 @@ class QueueState:
         first page before the whole queue has been walked. A None after every
         SCAN_STEP rows walked lets the screen stop at its frame budget however few
         rows match (a narrow filter over 50,000 rows walks them all for one match)."""
-        keep = self.predicate(tab, flt, now, with_done=with_done)
+        checks, rest = self._plan(tab, flt, now, with_done)
         self._walking.add((tab, flt.text, flt.terms))
-        known = None if with_done else self._known(tab, flt)
+        known, since = (None, None) if with_done else self._known(tab, flt)
+        order = self._order
+        if since is flt:
+            checks, rest = [], []  # its own result at this version: nothing to test
+        elif since is not None:  # what the known result was tested for is true of it
+            done = set(self._plan(tab, since, now, with_done)[0])
+            checks = [c for c in checks if c not in done]
+        if order is not None and checks:
+            # Test a field over many rows at once, in C: 50,000 rows in 3-12 ms (the
+            # walk row by row: ~25 ms). A known result it narrows is the smaller start.
+            tested = self._by_columns(order if known is None else known, checks)
+            if tested is not None:
+                known, checks = tested
+        tests = [*(row_test(c, self._fields) for c in checks), *rest]
+        keep = all_of(tests) if tests else None
+        if known is None and order is not None:
+            known = list(order)  # a copy (a memcpy), so changes cannot shift a long walk
         if known is not None:
             narrowed: list[QueueRow] = known
 
@@ -227,8 +319,7 @@ class QueueState:
                 for start in range(0, len(narrowed), SCAN_STEP):
                     yield narrowed[start:start + SCAN_STEP]
         else:
-            # A copy of the order (a memcpy), so changes that land while a long scan
-            # is under way cannot shift it; rows are looked up a block at a time.
+            # Before build_index: a copy of the order, its rows looked up a block at a time.
             keys, row_of, last_of = list(self._keys), self.rows.__getitem__, itemgetter(-1)
 
             def blocks() -> Iterator[Iterable[QueueRow]]:
@@ -236,23 +327,68 @@ class QueueState:
                     yield map(row_of, map(last_of, keys[start:start + SCAN_STEP]))
 
         def walk() -> Iterator[QueueRow | None]:
-            # filter() and map() run the per-row loop in C: the walk costs the
-            # predicate and little else (all 50,000 rows: ~45 ms here, ~70 before).
+            # filter() and map() run the per-row loop in C: a walk costs the tests
+            # and little else (all 50,000 rows: ~25 ms warm, ~45 ms in the app).
             for block in blocks():
-                yield from filter(keep, block)
+                yield from filter(keep, block) if keep else block
                 yield None
 
         return walk()
 
-    def build_haystacks(self) -> Iterator[None]:
-        """Make every row's search text, SCAN_STEP rows per step: done in the quiet
-        after start, the first `/` search does not make 50,000 of them itself
-        (~150 ms at once). Rows added later get theirs when first searched."""
+    def _column(self, name: str) -> list[Any] | None:
+        """The field's column, built on first use (~2 ms); the search text's only
+        once every row has it (building it all at once takes ~150 ms)."""
+        column = self._columns.get(name)
+        if column is None and self._order is not None and (name != "hay" or self._hays_ready):
+            column = self._columns[name] = list(map(self._fields[name], self._order))
+        return column
+
+    def _by_columns(self, rows: list[QueueRow],
+                    checks: list[Check]) -> tuple[list[QueueRow], list[Check]] | None:
+        """The rows passing every check that can be tested a column at a time, and
+        the checks left to test row by row; None if none could be. The whole queue
+        is tested on its columns in one pass (reading 50,000 scattered rows costs
+        more than the tests); a part of it on its rows' fields, free text last: its
+        test is the dearest, so it reads only the rows the others left. The result
+        is a new list, so changes that land while it is walked cannot shift it."""
+        whole = rows is self._order
+        words = [c for c in checks if c.word]
+        masks = [c.mask(self._column(c.field) or () if whole else map(self._fields[c.field], rows))
+                 for c in checks if not c.word]
+        left: list[Check] = []
+        if whole and (hay := self._column("hay")) is not None:
+            masks += [c.mask(hay) for c in words]
+            words = []
+        elif whole or "hay" not in self._columns:  # before build_index: rows without text
+            left, words = words, []
+        if not masks and not words:
+            return None
+        if masks:
+            mask = masks[0]
+            for more in masks[1:]:
+                mask = map(and_, mask, more)
+            rows = list(compress(rows, mask))
+        for check in words:
+            rows = list(compress(rows, check.mask(map(_HAYSTACK, rows))))
+        return rows, left
+
+    def build_index(self) -> Iterator[None]:
+        """Make the ordered rows, every row's search text (SCAN_STEP rows per step)
+        and the columns every search reads: done in the quiet after start, so the
+        first `/` search does not make them itself (~150 ms at once). Rows that
+        change later are kept in order and in the columns as they are placed."""
+        if self._order is None:
+            self._order = list(map(self.rows.__getitem__, map(itemgetter(-1), self._keys)))
+            yield None
         rows = list(self.rows.values())
         for start in range(0, len(rows), SCAN_STEP):
             for row in rows[start:start + SCAN_STEP]:
                 if not row.haystack:
                     build_haystack(row, self.customers)
+            yield None
+        self._hays_ready = True
+        for name in EARLY_COLUMNS:
+            self._column(name)
             yield None
 
     def _remember(self, tab: str, flt: Filter, rows: list[QueueRow], *,
@@ -260,6 +396,8 @@ class QueueState:
         key = (tab, flt.text, flt.terms)
         if walked and key not in self._walking:
             return  # walked over an older version: not a result of this one
+        if self.time_dependent(tab, flt):
+            return  # never given whole nor narrowed from (see _known)
         self._results.pop(key, None)
         self._results[key] = rows
         while len(self._results) > RESULTS_KEPT:
@@ -279,19 +417,21 @@ class QueueState:
                           reverse=self.sort_reverse)
         return rows
 
-    def _known(self, tab: str, flt: Filter) -> list[QueueRow] | None:
-        """The fewest rows known to hold every row `flt` keeps: its own result if
-        it was typed before, else the smallest result it narrows."""
+    def _known(self, tab: str,
+               flt: Filter) -> tuple[list[QueueRow], Filter] | tuple[None, None]:
+        """The fewest rows known to hold every row `flt` keeps, and the filter they
+        are the result of: its own result if it was typed before, else the smallest
+        result it narrows."""
         if self.time_dependent(tab, flt):
-            return None  # rows enter it as time passes (at risk, due today), not only leave
+            return None, None  # rows enter it as time passes (at risk, due today)
         exact = self._results.get((tab, flt.text, flt.terms))
         if exact is not None:
-            return exact
-        best: list[QueueRow] | None = None
+            return exact, flt
+        best: tuple[list[QueueRow], Filter] | tuple[None, None] = None, None
         for (known_tab, text, terms), rows in self._results.items():
-            if known_tab == tab and (best is None or len(rows) < len(best)) \
-                    and flt.narrows(Filter(text, terms)):
-                best = rows
+            if known_tab == tab and (best[0] is None or len(rows) < len(best[0])) \
+                    and flt.narrows(known := Filter(text, terms)):
+                best = rows, known
         return best
 
     def finish_view(self, tab: str, flt: Filter, now: datetime,
