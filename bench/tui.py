@@ -395,6 +395,7 @@ class KeyRun:
     # Key in app -> the screen as it stays (see settled_at): for a filter keystroke
     # the first frame only echoes the letter; this is when the rows are there.
     app_settled_ms: list[float] = field(default_factory=list)
+    gc_ms: list[float] = field(default_factory=list)  # collections (gen 1, 2) in that time
 
 
 def settled_at(frames: list[tuple[float, list[str]]]) -> float | None:
@@ -512,6 +513,9 @@ def _app_times(probe: Path,
         if settled is not None:  # the app's own frame that the pty delivered then
             frame = max((t for t, _ in frames if t <= settled + 0.001), default=frames[0][0])
             run.app_settled_ms.append((frame - at) * 1000)
+            # A collection inside this key's time: the pause is the collector's.
+            run.gc_ms.append(sum(ms for end, gen, ms in GC_PAUSES
+                                 if at < end <= frame + 0.0005))
 
 
 @dataclass

@@ -105,7 +105,7 @@ class QueueScreen(GatedScreen):
         yield Static("", id="notice", markup=False)
         yield Static("", id="header", markup=False)
         yield QueueTable(backend.policy, backend.queue.customers, clock=backend.now,
-                         id="table")
+                         locate=backend.queue.position, id="table")
         yield StatusBar(who_label(backend.actor.name, backend.actor.role), backend.server,
                         backend.read_only, backend.now)
         yield KeyBar()
@@ -237,14 +237,9 @@ class QueueScreen(GatedScreen):
         queue, now = self.backend.queue, self.backend.now()
         moved = queue.tick(now)
         if moved and not self.paused:
-            if self._complete and queue.sort_column is None \
-                    and not queue.time_dependent(self.tab, self.filter):
-                # Some deadline passes nearly every second at 50,000 items: move those
-                # rows, rather than scan the whole queue again under the next key.
-                self.table.set_rows(queue.reposition(self.table.rows, moved, self.tab,
-                                                     self.filter, now))
-            else:
-                self.refresh_rows()
+            # Some deadline passes nearly every second at 50,000 items; the view
+            # kept by the queue was mended (QueueState._mended), not walked again.
+            self.refresh_rows()
         else:
             self.table.tick()
         self.show_status()

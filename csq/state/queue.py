@@ -260,6 +260,18 @@ class QueueState:
             return list(self._order)
         return [self.rows[k[-1]] for k in self._keys]
 
+    def position(self, rows: list[QueueRow], item_id: int) -> int | None:
+        """Where the item is in `rows`, a view in queue order, by bisect: the cursor
+        stays on its item when a view of 50,000 rows replaces another, and a search
+        from the top would take ~3 ms. None if it is not found this way (a column
+        sort, an item gone, or a view of an older order): the caller searches."""
+        key_of = self._key_of
+        key = key_of.get(item_id)
+        if key is None or self.sort_column is not None:
+            return None
+        index = bisect_left(rows, key, key=lambda r: key_of.get(r.id, key))
+        return index if index < len(rows) and rows[index].id == item_id else None
+
     def open_items_of(self, customer_id: int) -> list[QueueRow]:
         """The customer's items not yet done, in queue order: so the agent links
         to them instead of making the customer call twice. From an index, not a
@@ -454,21 +466,6 @@ class QueueState:
         """Whether rows enter or leave this view as time passes (sla:, due:)."""
         terms = self._tab_filters[tab].terms + flt.terms
         return any(key in ("sla", "due") for key, _ in terms)
-
-    def reposition(self, view: list[QueueRow], moved: set[int], tab: str, flt: Filter,
-                   now: datetime) -> list[QueueRow]:
-        """A complete view in queue order, with the `moved` rows (a deadline passed:
-        QueueState.tick) put where they now belong, or left out if the filter no longer
-        keeps them. What a fresh view would hold when nothing else changed and the view
-        does not depend on time, without walking 50,000 rows once a second."""
-        keep = self.predicate(tab, flt, now)
-        rows = [r for r in view if r.id not in moved]
-        for item_id in moved:
-            row = self.rows.get(item_id)
-            if row is not None and keep(row):
-                insort(rows, row, key=lambda r: self._key_of[r.id])
-        self._remember(tab, flt, rows, walked=False)
-        return rows
 
     def counts(self, now: datetime) -> dict[str, int]:
         *_, done = self.counting(now)

@@ -123,12 +123,17 @@ class QueueTable(ScrollView, can_focus=True):
             self.item_id = item_id
 
     def __init__(self, policy: SlaPolicy, customers: dict[int, CustomerInfo],
-                 clock: Callable[[], datetime] | None = None, **kwargs: object) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 locate: Callable[[list[QueueRow], int], int | None] | None = None,
+                 **kwargs: object) -> None:
+        """`locate` finds an item in a list of rows faster than a search, or says
+        None (QueueState.position: a bisect on the queue order)."""
         super().__init__(**kwargs)  # type: ignore[arg-type]
         relabel(self)
         self.policy = policy
         self.customers = customers
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.locate = locate
         self.rows: list[QueueRow] = []
         self.cursor = 0
         self.marked: set[int] = set()
@@ -150,8 +155,9 @@ class QueueTable(ScrollView, can_focus=True):
         top = int(self.scroll_offset.y)
         self.rows = rows
         if current is not None:
-            try:  # the search in C: 50,000 rows without the item are ~1 ms, not ~5
-                self.cursor = indexOf(map(ROW_ID, rows), current)
+            found = self.locate(rows, current) if self.locate else None
+            try:  # else a search in C: ~3 ms to the end of 50,000 rows, not ~10
+                self.cursor = indexOf(map(ROW_ID, rows), current) if found is None else found
             except ValueError:
                 self.cursor = min(self.cursor, max(len(rows) - 1, 0))
         self.virtual_size = Size(self.content_width, len(rows))
