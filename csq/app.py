@@ -52,7 +52,7 @@ from csq.sync.status import SyncStatus
 
 # Seconds after start before the item screen is composed in the background: the
 # queue has painted (~1 s at 50,000 items) and the first sync has begun.
-PREPARE_AFTER = 1.5
+PREPARE_AFTER = 0.5  # after the first paint and the tabs' counts
 BUILD_SLICE = 0.002  # seconds of background work at a time: a key waits at most this
 
 
@@ -135,23 +135,27 @@ class CsqApp(App[int]):
         self.run_worker(self.engine.run(), name="sync", group="sync", exit_on_error=False)
 
     def _prepare_screens(self) -> None:
-        """The item screen, composed while the agent reads the queue; not while
-        anything else is on top (the agent is already at work)."""
+        """In the quiet after start: the queue's search index first (the first `/`
+        is then as fast as any), then the item screen, composed while the agent
+        reads the queue; not while anything else is on top (the agent is at work)."""
         from csq.screens.detail import prepare
         from csq.screens.queue import QueueScreen
 
-        stack = self.screen_stack if self.is_running else []
-        if stack and isinstance(stack[-1], QueueScreen):  # none while it shuts down
-            prepare(self)
-        self._build_more(self.queue.build_index())
+        def compose_detail() -> None:
+            stack = self.screen_stack if self.is_running else []
+            if stack and isinstance(stack[-1], QueueScreen):  # none while it shuts down
+                prepare(self)
 
-    def _build_more(self, steps: Iterator[None]) -> None:
-        """The queue's search text, a few milliseconds at a time between frames."""
+        self._build_more(self.queue.build_index(), compose_detail)
+
+    def _build_more(self, steps: Iterator[None], then: Callable[[], None]) -> None:
+        """Background work, a few milliseconds at a time: a key waits at most that."""
         started = time.perf_counter()
         for _ in steps:
             if time.perf_counter() - started > BUILD_SLICE:
-                self.set_timer(0.01, lambda: self._build_more(steps))
+                self.set_timer(0.001, lambda: self._build_more(steps, then))
                 return
+        then()
 
     async def on_unmount(self) -> None:
         self.workers.cancel_group(self, "sync")

@@ -278,3 +278,24 @@ def test_an_item_is_found_in_a_view_by_its_place_in_the_order() -> None:
     assert q.position(view, 99999) is None
     q.cycle_sort("id")  # a column sort: the order says nothing, the caller searches
     assert q.position(view, view[3].id) is None
+
+
+def test_an_index_built_while_the_queue_changes_holds_every_change() -> None:
+    """build_index runs in steps between frames; rows placed between its steps
+    (the stream does not wait) must be in the order and the columns it leaves."""
+    docs = many_rows(1200)
+    indexed, plain = queue(*docs), queue(*docs)
+    while_ordering = [doc(1201, 2, subject="停电 first")]
+    while_columns = [[doc(5, 3, status="closed")],
+                     [doc(1202, 1, subject="power 快递", kind="complaint")]]
+    for _ in indexed.build_index():
+        batch = while_ordering if indexed._order is None else \
+            while_columns.pop() if indexed._hays_ready and while_columns else None
+        if batch:
+            indexed.upsert(batch)
+            plain.upsert(batch)
+            while_ordering = []
+    assert not while_ordering and not while_columns  # each batch landed mid-build
+    assert [r.id for r in indexed._order or []] == [r.id for r in plain.ordered()]
+    assert set(indexed._columns) >= {"hay", "open"}
+    assert every_view(indexed, NOW) == every_view(plain, NOW)
