@@ -380,7 +380,9 @@ class QueueState:
             mask = masks[0]
             for more in masks[1:]:
                 mask = map(and_, mask, more)
-            rows = list(compress(rows, mask))
+            # Positions, not rows: compress would touch every row it passes over
+            # (50,000 objects all over memory, ~1.5 ms), a range touches none.
+            rows = list(map(rows.__getitem__, compress(range(len(rows)), mask)))
         for check in words:
             rows = list(compress(rows, check.mask(map(_HAYSTACK, rows))))
         return rows, left
