@@ -421,10 +421,9 @@ class QueueState:
                 else:
                     self._columns[name] = column
 
-    def _remember(self, tab: str, flt: Filter, rows: list[QueueRow], *,
-                  walked: bool = True) -> None:
+    def _remember(self, tab: str, flt: Filter, rows: list[QueueRow]) -> None:
         key = (tab, flt.text, flt.terms)
-        if walked and key not in self._walking:
+        if key not in self._walking:
             return  # walked over an older version: not a result of this one
         if self.time_dependent(tab, flt):
             return  # never given whole nor narrowed from (see _known)
@@ -434,7 +433,7 @@ class QueueState:
             del self._results[next(iter(self._results))]
 
     def known_view(self, tab: str, flt: Filter, now: datetime) -> list[QueueRow] | None:
-        """The complete view of a filter already walked at this version (typed
+        """The complete view of a filter walked before and mended since (typed
         back to with backspace, or the tab shown again), or None: no walk at all,
         so the screen paints it whole in one frame rather than a screenful first."""
         key = (tab, flt.text, flt.terms)
