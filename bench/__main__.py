@@ -1,5 +1,5 @@
 """`python -m bench` runs every benchmark; `python -m bench NAME [OPTIONS]` one
-(store, micro, server, tui, wall)."""
+(store, micro, server, tui, filter, wall)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ def _micro(argv: list[str]) -> int:
     return micro.main(argv)
 
 
+def _filter(argv: list[str]) -> int:
+    from bench import filter as filter_bench
+
+    return filter_bench.main(argv)
+
+
 def _wall(argv: list[str]) -> int:
     from bench import wall
 
@@ -40,7 +46,7 @@ def _tui(argv: list[str]) -> int:
 
 BENCHES: dict[str, Callable[[list[str]], int]] = {
     "store": _store, "micro": _micro, "server": _server, "tui": _tui,
-    "wall": _wall}
+    "filter": _filter, "wall": _wall}
 
 
 def _terminate(signum: int, _frame: object) -> None:
