@@ -76,6 +76,14 @@ _HAYSTACK = attrgetter("haystack")
 COLUMN_KEYS = ("id", "kind", "pri", "customer", "subject", "status", "owner", "channel", "sla")
 
 
+def _all(masks: list[Iterator[bool]]) -> Iterator[bool]:
+    """Every mask at once, element by element, in C."""
+    mask = masks[0]
+    for more in masks[1:]:
+        mask = map(and_, mask, more)
+    return mask
+
+
 class QueueState:
     def __init__(self, me: str, policy: SlaPolicy, tabs: Iterable[Tab] = DEFAULT_TABS) -> None:
         self.me = me
@@ -359,30 +367,42 @@ class QueueState:
     def _by_columns(self, rows: list[QueueRow],
                     checks: list[Check]) -> tuple[list[QueueRow], list[Check]] | None:
         """The rows passing every check that can be tested a column at a time, and
-        the checks left to test row by row; None if none could be. The whole queue
-        is tested on its columns in one pass (reading 50,000 scattered rows costs
-        more than the tests); a part of it on its rows' fields, free text last: its
-        test is the dearest, so it reads only the rows the others left. The result
-        is a new list, so changes that land while it is walked cannot shift it."""
-        whole = rows is self._order
+        the checks left to test row by row; None if none could be. Free text goes
+        last, on what the other checks left: its test is the dearest. The whole
+        queue is tested on its columns by position: reading its 50,000 rows, all
+        over memory, would cost more than the tests. A part of it (a kept result)
+        is tested on its rows' fields (attrgetter runs in C too). The result is a
+        new list, so changes that land while it is walked cannot shift it."""
         words = [c for c in checks if c.word]
-        masks = [c.mask(self._column(c.field) or () if whole else map(self._fields[c.field], rows))
-                 for c in checks if not c.word]
+        fields = [c for c in checks if not c.word]
         left: list[Check] = []
-        if whole and (hay := self._column("hay")) is not None:
-            masks += [c.mask(hay) for c in words]
-            words = []
-        elif whole or "hay" not in self._columns:  # before build_index: rows without text
+        if rows is self._order:
+            hay = self._column("hay")
+            if hay is None:  # before build_index: some rows have no search text yet
+                left, words = words, []
+            if not fields and not words:
+                return None
+            everyone = range(len(rows))
+            kept = list(_all([c.mask(self._column(c.field) or ()) for c in fields])) \
+                if fields else None
+            if hay is None or not words:
+                picked: Iterable[int] = compress(everyone, kept or ())
+            elif kept is None or kept.count(True) * 2 > len(kept):
+                # The fields leave most rows: test the text of all in the same pass.
+                picked = compress(everyone, _all([*([iter(kept)] if kept else []),
+                                                  *(c.mask(hay) for c in words)]))
+            else:  # few rows left: test only their text, found by position
+                picked = list(compress(everyone, kept))
+                for check in words:
+                    picked = list(compress(picked, check.mask(map(hay.__getitem__, picked))))
+            return list(map(rows.__getitem__, picked)), left
+        if "hay" not in self._columns:
             left, words = words, []
-        if not masks and not words:
+        if not fields and not words:
             return None
-        if masks:
-            mask = masks[0]
-            for more in masks[1:]:
-                mask = map(and_, mask, more)
-            # Positions, not rows: compress would touch every row it passes over
-            # (50,000 objects all over memory, ~1.5 ms), a range touches none.
-            rows = list(map(rows.__getitem__, compress(range(len(rows)), mask)))
+        if fields:
+            rows = list(compress(rows, _all(
+                [c.mask(map(self._fields[c.field], rows)) for c in fields])))
         for check in words:
             rows = list(compress(rows, check.mask(map(_HAYSTACK, rows))))
         return rows, left
