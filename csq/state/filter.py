@@ -83,8 +83,8 @@ Getter = Callable[[QueueRow], Any]
 class Check:
     """A test of one field of a row: its value is one of `accept`, or (free text)
     its text holds `word`. Kept as data, not a closure, so the queue can test a
-    whole column of the field at once in C (QueueState.columns) and a single row
-    the same way (`row_test`): one definition of what each term means."""
+    whole column of the field at once in C (QueueState._by_columns) and a single
+    row the same way (`row_test`): one definition of what each term means."""
 
     field: str  # a key of row_fields()
     accept: frozenset[Any] = frozenset()
@@ -169,13 +169,6 @@ def all_of(tests: list[Predicate]) -> Predicate:
         first, second = tests
         return lambda row: first(row) and second(row)
     return lambda row: all(test(row) for test in tests)
-
-
-def compile_filter(flt: Filter, *, me: str, customers: dict[int, CustomerInfo],
-                   now: datetime, policy: SlaPolicy) -> Predicate:
-    checks, rest = compile_checks(flt, me=me, customers=customers, now=now, policy=policy)
-    fields = row_fields(customers)
-    return all_of([*rest, *(row_test(c, fields) for c in checks)])
 
 
 def _term(key: str, values: frozenset[str], *, me: str, now: datetime, policy: SlaPolicy,
