@@ -176,7 +176,7 @@ class QueueScreen(GatedScreen):
             if spent > FRAME_BUDGET or (len(rows) >= need and spent > FIRST_ROWS_BUDGET):
                 break
         else:
-            table.set_rows(queue.finish_view(self.tab, self.filter, now, rows))
+            table.set_rows(queue.finish_view(now, rows))
             self._complete = True
             self._draw_header()
             return
@@ -200,7 +200,7 @@ class QueueScreen(GatedScreen):
                 self.set_timer(0.001, lambda: self._scan_more(scan, found, rows, now))
                 return
         queue = self.backend.queue
-        self.table.set_rows(queue.finish_view(self.tab, self.filter, now, rows))
+        self.table.set_rows(queue.finish_view(now, rows))
         self._complete = True
 
     def refresh_counts(self) -> None:

@@ -112,7 +112,7 @@ class QueueState:
         self._results: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], list[QueueRow]] = {}
         # Rows placed or removed since the last _bump, with their keys before (None: new).
         self._changed: dict[int, SortKey | None] = {}
-        self._walking: set[tuple[str, tuple[str, ...], tuple[Any, ...]]] = set()  # this version
+        self._loads = 0  # load() calls: a build_index under way begins again after one
 
     # -- keeping rows ------------------------------------------------------------------
 
@@ -162,6 +162,7 @@ class QueueState:
         self.customers = {int(c["id"]): CustomerInfo.from_doc(c) for c in customers}
         self._fields = row_fields(self.customers)
         self._order, self._columns, self._hays_ready = None, {}, False
+        self._loads += 1
         marked = set(pending)
         self.rows = {}
         self._due = []
@@ -229,7 +230,6 @@ class QueueState:
 
     def _bump(self) -> None:
         self.version += 1
-        self._walking.clear()  # a walk begun before now ends with a stale result
         changed, self._changed = self._changed, {}
         if len(changed) > RESULTS_MENDED:
             self._results.clear()
@@ -249,7 +249,7 @@ class QueueState:
         key_of = self._key_of
 
         def placed(row: QueueRow) -> SortKey:  # where the list has it: old keys for changed
-            return before.get(row.id) or key_of[row.id]
+            return before[row.id] if row.id in before else key_of[row.id]
 
         for item_id, old in before.items():
             index = bisect_left(rows, old, key=placed)
@@ -297,8 +297,7 @@ class QueueState:
                           self._tab_filters[tab].terms + flt.terms, flt.source)
         checks, rest = compile_checks(combined, me=self.me, customers=self.customers,
                                       now=now, policy=self.policy)
-        keys = {k for k, _ in combined.terms}
-        if not (with_done or keys & {"status", "open"}):
+        if not (with_done or self._shows_finished(tab, flt)):
             checks.insert(0, OPEN_ONLY)
         return checks, rest
 
@@ -315,7 +314,7 @@ class QueueState:
         SCAN_STEP rows walked lets the screen stop at its frame budget however few
         rows match (a narrow filter over 50,000 rows walks them all for one match)."""
         checks, rest = self._plan(tab, flt, now, with_done)
-        self._walking.add((tab, flt.text, flt.terms))
+        began = self.version
         known, since = (None, None) if with_done else self._known(tab, flt)
         order = self._order
         if since is flt:
@@ -340,19 +339,27 @@ class QueueState:
                 for start in range(0, len(narrowed), SCAN_STEP):
                     yield narrowed[start:start + SCAN_STEP]
         else:
-            # Before build_index: a copy of the order, its rows looked up a block at a time.
-            keys, row_of, last_of = list(self._keys), self.rows.__getitem__, itemgetter(-1)
+            # Before build_index: a copy of the order, its rows looked up a block at a
+            # time (a row removed meanwhile is passed over: the walk is stale anyway).
+            keys, row_of, last_of = list(self._keys), self.rows.get, itemgetter(-1)
 
             def blocks() -> Iterator[Iterable[QueueRow]]:
                 for start in range(0, len(keys), SCAN_STEP):
-                    yield map(row_of, map(last_of, keys[start:start + SCAN_STEP]))
+                    yield filter(None, map(row_of, map(last_of, keys[start:start + SCAN_STEP])))
 
         def walk() -> Iterator[QueueRow | None]:
             # filter() and map() run the per-row loop in C: a walk costs the tests
             # and little else (all 50,000 rows: ~25 ms warm, ~45 ms in the app).
+            found: list[QueueRow] = []
             for block in blocks():
-                yield from filter(keep, block) if keep else block
+                kept = list(filter(keep, block) if keep else block)
+                found += kept
+                yield from kept
                 yield None
+            # Kept to narrow from, if it is this version's (nothing changed meanwhile):
+            # the walk itself knows when it began, whoever else walks the same filter.
+            if not with_done and self.version == began:
+                self._remember(tab, flt, found)
 
         return walk()
 
@@ -377,7 +384,7 @@ class QueueState:
         fields = [c for c in checks if not c.word]
         left: list[Check] = []
         if rows is self._order:
-            hay = self._column("hay")
+            hay = self._column("hay") if words else None
             if hay is None:  # before build_index: some rows have no search text yet
                 left, words = words, []
             if not fields and not words:
@@ -413,9 +420,17 @@ class QueueState:
         quiet after start, so the first `/` search does not make them itself
         (~150 ms at once). A list made over several steps is begun again if the
         queue changed meanwhile; once made, rows are kept in it as they are placed."""
-        row_of, last_of = self.rows.__getitem__, itemgetter(-1)
+        loads = self._loads
+        for _ in self._index_steps():
+            yield None
+            if self._loads != loads:  # everything was replaced: begin again on the new
+                yield from self.build_index()
+                return
+
+    def _index_steps(self) -> Iterator[None]:
+        last_of = itemgetter(-1)
         while self._order is None:
-            version, order = self.version, list[QueueRow]()
+            version, order, row_of = self.version, list[QueueRow](), self.rows.__getitem__
             for start in range(0, len(self._keys), INDEX_STEP):
                 order += map(row_of, map(last_of, self._keys[start:start + INDEX_STEP]))
                 yield None
@@ -433,8 +448,9 @@ class QueueState:
         for name in EARLY_COLUMNS:
             while name not in self._columns:
                 version, column, get = self.version, list[Any](), self._fields[name]
-                for start in range(0, len(self._order), INDEX_STEP):
-                    column += map(get, self._order[start:start + INDEX_STEP])
+                order = self._order
+                for start in range(0, len(order), INDEX_STEP):
+                    column += map(get, order[start:start + INDEX_STEP])
                     yield None
                     if self.version != version:
                         break
@@ -443,8 +459,6 @@ class QueueState:
 
     def _remember(self, tab: str, flt: Filter, rows: list[QueueRow]) -> None:
         key = (tab, flt.text, flt.terms)
-        if key not in self._walking:
-            return  # walked over an older version: not a result of this one
         if self.time_dependent(tab, flt):
             return  # never given whole nor narrowed from (see _known)
         self._results.pop(key, None)
@@ -477,16 +491,22 @@ class QueueState:
         if exact is not None:
             return exact, flt
         best: tuple[list[QueueRow], Filter] | tuple[None, None] = None, None
+        with_finished = self._shows_finished(tab, flt)
         for (known_tab, text, terms), rows in self._results.items():
             if known_tab == tab and (best[0] is None or len(rows) < len(best[0])) \
-                    and flt.narrows(known := Filter(text, terms)):
+                    and flt.narrows(known := Filter(text, terms)) \
+                    and (not with_finished or self._shows_finished(tab, known)):
                 best = rows, known
         return best
 
-    def finish_view(self, tab: str, flt: Filter, now: datetime,
-                    rows: list[QueueRow]) -> list[QueueRow]:
-        """Remember a complete result (to narrow from) and apply a column sort."""
-        self._remember(tab, flt, rows)
+    def _shows_finished(self, tab: str, flt: Filter) -> bool:
+        """Whether the view may hold finished items: only if it speaks of status
+        (see _plan). A result without them cannot be narrowed to one with them."""
+        return any(key in ("status", "open") for key, _ in self._tab_filters[tab].terms + flt.terms)
+
+    def finish_view(self, now: datetime, rows: list[QueueRow]) -> list[QueueRow]:
+        """A complete walk's rows with the column sort applied (the walk kept them
+        in queue order to narrow from)."""
         if self.sort_column:
             rows = sorted(rows, key=self._column_key(self.sort_column, now),
                           reverse=self.sort_reverse)
@@ -495,9 +515,7 @@ class QueueState:
     def view(self, tab: str, flt: Filter, now: datetime, *,
              with_done: bool = False) -> list[QueueRow]:
         rows = [r for r in self.iter_view(tab, flt, now, with_done=with_done) if r is not None]
-        if with_done:  # not a result the screens may narrow from
-            return rows
-        return self.finish_view(tab, flt, now, rows)
+        return rows if with_done else self.finish_view(now, rows)
 
     def time_dependent(self, tab: str, flt: Filter) -> bool:
         """Whether rows enter or leave this view as time passes (sla:, due:)."""
