@@ -125,16 +125,25 @@ class DetailScreen(GatedScreen):
         self._loaded = False
         self._ticker: Timer | None = None
         self._away = False  # popped and kept for the next item (see open_item)
+        self._drawn = True  # its item is on its widgets (see show)
         self._css_when_left: int | None = None
 
     def show(self, item_id: int) -> None:
-        """Point this screen, kept from an earlier item, at another one."""
+        """Point this screen, kept from an earlier item, at another one. Drawn when
+        it comes on screen (on_screen_resume), where Textual repaints the whole
+        screen anyway: drawn here, its parts were painted first and then the whole
+        screen again, two frames (~3 KB more, ~1 ms) for every open."""
         self.item_id = item_id
         self.contact = None
         self._loaded = False
-        if self.is_mounted:
-            self.refresh_item()
-            self.query_one("#scroll", VerticalScroll).scroll_home(animate=False)
+        self._drawn = False
+        if self.is_mounted and self.is_current:
+            self._draw_item()
+
+    def _draw_item(self) -> None:
+        self._drawn = True
+        self.refresh_item()
+        self.query_one("#scroll", VerticalScroll).scroll_home(animate=False)
 
     def verb_target(self) -> object:
         return self.item
@@ -184,6 +193,11 @@ class DetailScreen(GatedScreen):
         self.backend.request_presence(None)
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
+        if not self._drawn:
+            self._draw_item()
+            # The widgets' new sizes reach the screen only after this frame; laid
+            # out now, the first frame is the item's, not the last item's layout.
+            self.refresh(layout=True)
         if self._away:  # shown again for an item, not back from a form over it
             self._away = False
             # Runs before Screen's own handler, which restyles every widget (a fifth
