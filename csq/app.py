@@ -50,9 +50,10 @@ from csq.sync import (
 from csq.sync.drafts import parse_new_item, provisional_customer
 from csq.sync.status import SyncStatus
 
-# Seconds after start before the item screen is composed in the background: the
-# queue has painted (~1 s at 50,000 items) and the first sync has begun.
-PREPARE_AFTER = 0.5  # after the first paint and the tabs' counts
+# Seconds after the queue is pushed before the search index is built and then the
+# item screen composed, in the background (_prepare_screens): by then the queue has
+# painted and its tabs are being counted.
+PREPARE_AFTER = 0.5
 BUILD_SLICE = 0.002  # seconds of background work at a time: a key waits at most this
 
 
